@@ -1,0 +1,6 @@
+"""Renderers: one report, many faces (JSON for tools, colour for terminals, HTML for people)."""
+
+from .json import to_json
+from .terminal import render_repaired, repair_summary
+
+__all__ = ["render_repaired", "repair_summary", "to_json"]

@@ -1,0 +1,137 @@
+"""Reading what the user hands us: a file or stdin, as text, or one clear error.
+
+Bad input is the normal case for a tool pointed at the web. Binary files, invalid UTF-8, empty files
+and oversized files each get one line that says what is wrong and what to do; never a traceback.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["MAX_INPUT_BYTES", "InputError", "decode", "read_text", "stream_text"]
+
+# Whole-document commands (check, restore, repair --json) hold the text and its report in memory and
+# index offsets into it; beyond this size use `unspin batch`, which streams records. Plain
+# `unspin repair` streams and has no limit.
+MAX_INPUT_BYTES = int(os.environ.get("UNSPIN_MAX_BYTES", 32 * 1024 * 1024))
+_SNIFF = 8192
+
+
+class InputError(Exception):
+    """Input we cannot or will not process; the message is shown to the user as it is."""
+
+
+def _name(source: str) -> str:
+    return "standard input" if source == "-" else source
+
+
+def _open(source: str) -> BinaryIO:
+    if source == "-":
+        return sys.stdin.buffer
+    path = Path(source)
+    if path.is_dir():
+        raise InputError(f"{source}: is a directory, not a text file")
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{source}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{source}: cannot open ({exc.strerror or exc})") from None
+
+
+def _check_not_binary(head: bytes, name: str) -> None:
+    if b"\x00" in head:
+        raise InputError(f"{name}: looks like a binary file (it contains NUL bytes); give unspin text")
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if head and controls / len(head) > 0.1:
+        raise InputError(f"{name}: looks like a binary file (many control bytes); give unspin text")
+
+
+def decode(data: bytes, name: str = "input", warn=None) -> str:
+    """UTF-8 text from bytes; invalid bytes become U+FFFD with one warning, never an exception."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8-sig", errors="replace")
+        bad = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
+        if warn is not None:
+            warn(
+                f"{name}: not valid UTF-8 (first bad byte at offset {exc.start}); "
+                f"{bad} invalid sequence(s) replaced by U+FFFD"
+            )
+        return text
+
+
+def read_text(source: str, max_bytes: int = MAX_INPUT_BYTES, warn=None) -> str:
+    """The whole input as text, for commands that need all of it at once."""
+    name = _name(source)
+    fh = _open(source)
+    try:
+        data = fh.read(max_bytes + 1)
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+    if len(data) > max_bytes:
+        raise InputError(
+            f"{name}: larger than the {max_bytes // (1024 * 1024)} MB limit for one document; "
+            "split it, or use `unspin batch` for collections (set UNSPIN_MAX_BYTES to raise the limit)"
+        )
+    _check_not_binary(data[:_SNIFF], name)
+    text = decode(data, name, warn)
+    if not text.strip():
+        raise InputError(f"{name}: is empty; there is no text to examine")
+    return text
+
+
+def stream_text(source: str, chunk_bytes: int = 1 << 20, warn=None) -> Iterator[str]:
+    """The input as text chunks that end at line breaks, for line-local stages of any size.
+
+    Raises :class:`InputError` before yielding anything for a missing, binary or empty input, so
+    nothing half-written reaches stdout for input we reject outright.
+    """
+    name = _name(source)
+    fh = _open(source)
+    try:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        first = fh.read(chunk_bytes)
+        _check_not_binary(first[:_SNIFF], name)
+        if not first.strip():
+            raise InputError(f"{name}: is empty; there is no text to examine")
+        if first.startswith(codecs.BOM_UTF8):
+            first = first[len(codecs.BOM_UTF8) :]
+        pending = ""
+        offset = 0
+        warned = False
+        block = first
+        while block:
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                if not warned and warn is not None:
+                    warn(
+                        f"{name}: not valid UTF-8 (first bad byte at offset {offset + exc.start}); "
+                        "invalid sequences replaced by U+FFFD"
+                    )
+                    warned = True
+                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                text = decoder.decode(block)
+            offset += len(block)
+            pending += text
+            cut = pending.rfind("\n")
+            if cut >= 0:
+                yield pending[: cut + 1]
+                pending = pending[cut + 1 :]
+            block = fh.read(chunk_bytes)
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            yield pending
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()

@@ -1,0 +1,136 @@
+"""Tokens with character offsets, shared by every stage.
+
+Every later stage (language-pack building, decoding, tracing) must see text cut the same way, or
+n-gram statistics learnt from the corpus would not match what the engine looks up. So there is one
+tokenizer, one sentence splitter and one normalisation for the language model (`lm_form`), here.
+
+Offsets are Python ``str`` indices into the text given, so a report can point at what the user pasted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+__all__ = ["NUMBER", "PUNCT", "WORD", "Token", "lm_form", "sentence_tokens", "sentences", "tokenize"]
+
+WORD = "word"
+NUMBER = "number"
+PUNCT = "punct"
+
+
+class Token(NamedTuple):
+    """One token: its text, its [start, end) offsets in the input, and its kind."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+
+
+# Numbers keep their internal separators ("1,000", "3.5", "10:30") so a changed figure is one token.
+# Words are runs of letters/digits with internal apostrophes ("don't", "O'Brien"); hyphens and all
+# other symbols are tokens of their own, so "Turkey-backed" shares statistics with "Turkey" and "backed".
+_TOKEN_RE = re.compile(
+    r"(?P<number>\d+(?:[.,:]\d+)+(?![^\W_])|\d+(?![^\W_]))"
+    r"|(?P<word>[^\W_]+(?:['’][^\W_]+)*)"
+    r"|(?P<punct>[^\w\s]|_)"
+)
+_POSSESSIVE_RE = re.compile(r"['’][sS]$")
+_HAS_LETTER_RE = re.compile(r"[^\W\d_]")
+
+
+def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
+    """Cut ``text[start:end]`` into tokens; offsets are into ``text``.
+
+    A possessive or contracted ``'s`` is split off ("Turkey’s" → "Turkey", "’s") because that is how
+    it behaves grammatically and how it is counted in the language pack.
+    """
+    out: list[Token] = []
+    append = out.append
+    for m in _TOKEN_RE.finditer(text, start, len(text) if end is None else end):
+        kind = m.lastgroup or PUNCT
+        s, e = m.span()
+        tok = m.group()
+        if kind == "word":
+            if not _HAS_LETTER_RE.search(tok):
+                kind = NUMBER
+            elif e - s > 2 and _POSSESSIVE_RE.search(tok):
+                append(Token(tok[:-2], s, e - 2, WORD))
+                append(Token(tok[-2:], e - 2, e, WORD))
+                continue
+        append(Token(tok, s, e, kind))
+    return out
+
+
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st mt gen col lt sgt capt gov sen rep rev fr hon vs etc inc ltd co corp
+    jan feb mar apr jun jul aug sep sept oct nov dec no nos fig al approx dept est""".split()
+)
+_CLOSERS = frozenset("\"'”’)]»")
+_ENDERS = frozenset(".!?…")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` over ``text``.
+
+    A sentence ends at ``.``/``!``/``?`` (plus closing quotes or brackets) followed by whitespace and
+    a token that does not start in lower case, and always at a line break: scraped pages put
+    headlines, bylines and captions on lines of their own, without final punctuation.
+    """
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        ls, le = line.span()
+        toks = tokenize(text, ls, le)
+        if not toks:
+            continue
+        begin = toks[0].start
+        n = len(toks)
+        i = 0
+        while i < n:
+            t = toks[i]
+            if t.kind == PUNCT and t.text in _ENDERS:
+                j = i + 1
+                while j < n and toks[j].kind == PUNCT and (toks[j].text in _ENDERS or toks[j].text in _CLOSERS):
+                    j += 1
+                last = toks[j - 1]
+                if j >= n:
+                    break
+                nxt = toks[j]
+                gap_ok = nxt.start > last.end
+                prev = toks[i - 1] if i > 0 else None
+                abbreviation = (
+                    t.text == "."
+                    and prev is not None
+                    and prev.end == t.start
+                    and (prev.text.lower() in _ABBREVIATIONS or (len(prev.text) == 1 and prev.text.isalpha()))
+                )
+                lower_next = nxt.text[:1].islower()
+                if gap_ok and not abbreviation and not lower_next:
+                    spans.append((begin, last.end))
+                    begin = nxt.start
+                i = j
+                continue
+            i += 1
+        spans.append((begin, toks[-1].end))
+        # A fragment with no word in it (a stray quote after a full stop) belongs to what precedes it.
+        if len(spans) > 1 and spans[-2][0] >= ls and not any(t.kind != PUNCT for t in toks if t.start >= spans[-1][0]):
+            spans[-2:] = [(spans[-2][0], spans[-1][1])]
+    return spans
+
+
+def sentence_tokens(text: str) -> list[list[Token]]:
+    """Tokens grouped by sentence."""
+    return [tokenize(text, s, e) for s, e in sentences(text)]
+
+
+_DIGIT_RE = re.compile(r"\d")
+
+
+def lm_form(token_text: str) -> str:
+    """The form a token takes in the language model: lower case, straight apostrophe, digits as 0.
+
+    Digits collapse so that "33 Turkish troops" and "34 Turkish troops" share their statistics.
+    """
+    return _DIGIT_RE.sub("0", token_text.lower().replace("’", "'"))
