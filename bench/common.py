@@ -31,7 +31,11 @@ def load_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()}
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
 
 
 def emit(result: dict[str, Any], summary: str) -> None:

@@ -16,9 +16,8 @@ from pathlib import Path
 import ftfy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEV, SHARED, emit, load_jsonl, require_shared  # noqa: E402
-
-from unspin.repair import repair_text  # noqa: E402
+from common import DEV, SHARED, emit, load_jsonl, require_shared
+from unspin.repair import repair_text
 
 ARTIFACTS = {
     "entity": re.compile(r"&\s?#\s?\d+;?|&(?:amp|quot|nbsp|rsquo|lsquo|ldquo|rdquo|apos|#x[0-9a-f]+);|,quot\b|\bquot;"),
