@@ -11,12 +11,12 @@ import sys
 import click
 
 from . import __version__
-from .render import render_repaired, repair_summary, to_json
+from .render import render_check, render_repaired, repair_summary, to_json
 from .repair import repair
 from .report import Report
 from .textio import InputError, read_text, stream_text
 
-EXIT_ERROR = 2
+EXIT_CLEAN, EXIT_SPUN, EXIT_ERROR = 0, 1, 2
 
 
 def _warn(message: str) -> None:
@@ -61,6 +61,83 @@ def repair_cmd(source: str, as_json: bool, color: bool | None) -> None:
             click.echo(repair_summary(repairs), err=True)
     except InputError as exc:
         _fail(str(exc))
+
+
+def _pack(path: str | None):
+    from .pack import LanguagePack
+
+    try:
+        return LanguagePack.load(path)
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        _fail(f"cannot load the language pack: {exc}")
+
+
+_pack_option = click.option(
+    "--pack", "pack_dir", default=None, metavar="DIR", help="Language pack (default: $UNSPIN_PACK or the shipped one)."
+)
+
+
+@cli.command("check")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Score from which a text is spun.")
+@click.option("--fast", is_flag=True, help="Screening mode: a calibrated verdict without spans, for crawls.")
+@click.option("--color/--no-color", default=None, help="Colour (default: only when stdout is a terminal).")
+@_pack_option
+def check_cmd(
+    source: str, as_json: bool, threshold: float | None, fast: bool, color: bool | None, pack_dir: str | None
+) -> None:
+    """Say whether a text was spun, where, and what the original words were.
+
+    Exit status: 0 clean (or too short / not English to judge), 1 spun, 2 error.
+    """
+    from .decode import check
+
+    try:
+        text = read_text(source, warn=_warn)
+    except InputError as exc:
+        _fail(str(exc))
+    report = check(text, _pack(pack_dir), threshold=threshold, fast=fast)
+    if as_json:
+        click.echo(to_json(report))
+    else:
+        out = click.get_text_stream("stdout")
+        render_check(report, out, out.isatty() if color is None else color)
+    sys.exit(EXIT_SPUN if report.spun else EXIT_CLEAN)
+
+
+@cli.command("restore")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@_pack_option
+def restore_cmd(source: str, pack_dir: str | None) -> None:
+    """Print the likely original wording: repaired, with every confident span restored."""
+    from .decode import check
+
+    try:
+        text = read_text(source, warn=_warn)
+    except InputError as exc:
+        _fail(str(exc))
+    report = check(text, _pack(pack_dir))
+    click.echo(report.restored if report.restored is not None else report.repaired, nl=False)
+
+
+@cli.command("batch")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN... OUT")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
+@click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
+@click.option("--fast", is_flag=True, help="Screening mode (no spans).")
+@_pack_option
+def batch_cmd(inputs: tuple[str, ...], text_field: str, id_field: str, fast: bool, pack_dir: str | None) -> None:
+    """One report per input record (JSONL in, JSONL out); a bad record becomes an error row."""
+    from .batch import run_batch
+
+    if len(inputs) < 2:
+        _fail("batch needs at least one input and an output: unspin batch IN... OUT")
+    try:
+        summary = run_batch(list(inputs[:-1]), inputs[-1], text_field, id_field, fast, _pack(pack_dir))
+    except InputError as exc:
+        _fail(str(exc))
+    click.echo(summary, err=True)
 
 
 def main() -> None:

@@ -406,3 +406,26 @@ def repair(text: str) -> Report:
     """The repair stage as a report: ``repaired`` and ``repairs`` filled."""
     repaired, repairs = repair_text(text)
     return Report(repaired=repaired, repairs=repairs)
+
+
+def input_span(repairs: list[Repair], start: int, end: int) -> tuple[int, int]:
+    """Map ``[start, end)`` in the repaired text to the input text the user gave.
+
+    Outside repairs the two texts differ by a running shift; a position inside a repair's output is
+    widened to that whole repair's input, so the span's text is always a real slice of the input.
+    """
+
+    def convert(pos: int, is_end: bool) -> int:
+        shift = 0
+        for r in repairs:
+            out_start = r.start + shift
+            out_end = out_start + len(r.after)
+            if (pos <= out_start) if is_end else (pos < out_start):
+                break
+            inside = out_start < pos <= out_end if is_end else out_start <= pos < out_end
+            if inside:
+                return r.end if is_end else r.start
+            shift += len(r.after) - (r.end - r.start)
+        return pos - shift
+
+    return convert(start, False), convert(end, True)

@@ -49,3 +49,52 @@ def repair_summary(repairs: Iterable[Repair]) -> str:
     if not counts:
         return "repairs: none needed"
     return "repairs: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+def _confidence_style(confidence: float) -> str:
+    if confidence >= 0.95:
+        return "bold white on red"
+    if confidence >= 0.8:
+        return "black on dark_orange"
+    return "black on yellow"
+
+
+def render_check(report: Report, out: TextIO, color: bool) -> None:
+    """A verdict line, the text with each flagged span marked "[spun → original]", and the spans.
+
+    Without colour the marks are plain brackets, so the output still reads in a log file.
+    """
+    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+    score = "n/a" if report.score is None else f"{report.score:.2f}"
+    words = report.stats.get("words", 0)
+    flagged = report.stats.get("flagged_words", 0)
+    head = Text()
+    head.append(f"{(report.verdict or '?').upper()}", style="bold red" if report.spun else "bold green")
+    head.append(f"  score {score} · {len(report.spans)} spans · {flagged}/{words} words flagged", style="dim")
+    console.print(head)
+    text = Text()
+    # Spans index the input; show them over the input text so offsets stay honest.
+    original_text = _input_text(report)
+    pos = 0
+    for s in report.spans:
+        text.append(original_text[pos : s.start])
+        text.append(s.text, style=_confidence_style(s.confidence))
+        arrow = f" → {s.original}" if s.original else " → ?"
+        text.append(f"[{arrow.strip()}]" if not color else arrow, style="bold" if color else "")
+        pos = s.end
+    text.append(original_text[pos:])
+    console.print(text, end="" if original_text.endswith("\n") else "\n")
+
+
+def _input_text(report: Report) -> str:
+    """The input the report's offsets index: the repaired text with the repairs undone."""
+    parts, pos = [], 0
+    shift = 0
+    for r in report.repairs:
+        out_start = r.start + shift
+        parts.append(report.repaired[pos:out_start])
+        parts.append(r.before)
+        pos = out_start + len(r.after)
+        shift += len(r.after) - (r.end - r.start)
+    parts.append(report.repaired[pos:])
+    return "".join(parts)

@@ -1,0 +1,218 @@
+"""Our evaluation spinner: synthetic spun copies with exact gold spans, for measuring, never shipped.
+
+Real spun pages with their sources are few (see ../shared/dev/), so the engine, the detector's
+calibration and the trace index are also measured on held-out Wikipedia articles spun here. Styles:
+
+- ``synonym``  word swaps from the language pack's own thesaurus, in random senses (a spinner that
+  shares the engine's table: the optimistic case);
+- ``phrase``   as ``synonym`` but preferring multi-word replacements and phrase originals
+  ("people" → "men and women", "face" → "facial area");
+- ``unseen``   swaps from the MyThes thesaurus (Debian ``mythes-en-us``) restricted to pairs the
+  pack's thesaurus does **not** link: a substitution table the engine never saw, so restoration has
+  to come from the language model alone and detection from unnaturalness alone.
+
+Rates are the share of eligible words (lower-case content words with a replacement) swapped.
+Every swap is recorded as a gold span over the spun text with its original, so no alignment guesswork
+enters the metrics for synthetic data.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from lemminflect import getAllInflections, getAllLemmas, getInflection
+
+from unspin.tokens import WORD, tokenize
+
+REPO = Path(__file__).resolve().parents[1]
+MYTHES_DIR = REPO / ".cache" / "spinner-sources"
+STYLES = ("synonym", "phrase", "unseen")
+RATES = (0.1, 0.25, 0.4, 0.6)
+
+# Words a spinner leaves alone: function words carry no synonym worth swapping.
+STOPWORDS = frozenset(
+    """a an the and or but if of in on at to for from by with as is are was were be been being have has had do
+    does did not no nor so than that this these those there their they them he she it its his her we our you your
+    i me my who whom whose which what when where why how all any both each few more most other some such only own
+    same too very can will just should would could may might must shall also into over under again further then
+    once here out up down off about above below between through during before after until while because said says
+    one two three four five six seven eight nine ten""".split()
+)
+
+
+@dataclass
+class Spun:
+    """A spun copy and its gold swaps: ``text[start:end]`` replaced ``original``."""
+
+    text: str
+    source: str
+    swaps: list[tuple[int, int, str]] = field(default_factory=list)
+    eligible: int = 0
+
+
+# --- MyThes, for the held-out style -----------------------------------------------------------------
+
+
+def _mythes_path() -> Path:
+    path = MYTHES_DIR / "usr" / "share" / "mythes" / "th_en_US_v2.dat"
+    if not path.exists():
+        MYTHES_DIR.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["apt-get", "download", "mythes-en-us"], cwd=tmp, check=True, capture_output=True)
+            deb = next(Path(tmp).glob("mythes-en-us_*.deb"))
+            subprocess.run(["dpkg", "-x", str(deb), str(MYTHES_DIR)], check=True)
+    return path
+
+
+@lru_cache(maxsize=1)
+def mythes() -> dict[str, list[str]]:
+    """MyThes entries: lower-case term → synonyms (without the "(generic term)"-style relations)."""
+    table: dict[str, list[str]] = {}
+    with _mythes_path().open(encoding="utf-8") as fh:
+        fh.readline()
+        term = None
+        for line in fh:
+            line = line.rstrip("\n")
+            if not line.startswith("("):
+                term = line.split("|", 1)[0].lower()
+                continue
+            syns = [s for s in line.split("|")[1:] if "(" not in s and s.lower() != term]
+            if term is not None:
+                table.setdefault(term, []).extend(s.lower() for s in syns if re.fullmatch(r"[a-z][a-z' -]*", s.lower()))
+    return table
+
+
+def _tag_of(word: str) -> tuple[str, str] | None:
+    """(lemma, Penn tag) of an inflected word, or None."""
+    for upos, lemmas in getAllLemmas(word).items():
+        for lemma in lemmas:
+            for tag, forms in getAllInflections(lemma, upos=upos).items():
+                if word in forms:
+                    return lemma, tag
+    return None
+
+
+def _inflect(term: str, tag: str) -> str:
+    """Inflect a (possibly multi-word) replacement like the word it replaces: head word only."""
+    words = term.split()
+    head = 0 if tag.startswith("VB") else len(words) - 1
+    forms = getInflection(words[head], tag)
+    if forms:
+        words[head] = forms[0]
+    return " ".join(words)
+
+
+class UnseenTable:
+    """MyThes swaps the language pack's thesaurus does not contain."""
+
+    def __init__(self, pack) -> None:
+        self.pack = pack
+        self.table = mythes()
+
+    def choices(self, word: str) -> list[str]:
+        lt = _tag_of(word)
+        if lt is None:
+            return []
+        lemma, tag = lt
+        known = {t for t, _ in self.pack.thesaurus.synonyms(word)} | {t for t, _ in self.pack.thesaurus.sources(word)}
+        out = []
+        for syn in self.table.get(lemma, []):
+            form = _inflect(syn, tag)
+            if form != word and form not in known and syn not in known:
+                out.append(form)
+        return out
+
+
+class PackTable:
+    """The pack's own thesaurus, forward direction (what a spinner using that table would pick)."""
+
+    def __init__(self, pack, prefer_phrases: bool = False) -> None:
+        self.pack = pack
+        self.prefer_phrases = prefer_phrases
+
+    def choices(self, word: str) -> list[str]:
+        out = [t for t, _ in self.pack.thesaurus.synonyms(word) if t != word and re.fullmatch(r"[a-z][a-z' -]*", t)]
+        if self.prefer_phrases:
+            phrases = [t for t in out if " " in t]
+            if phrases:
+                return phrases
+        return out
+
+
+def table_for(style: str, pack):
+    if style == "synonym":
+        return PackTable(pack)
+    if style == "phrase":
+        return PackTable(pack, prefer_phrases=True)
+    if style == "unseen":
+        return UnseenTable(pack)
+    raise ValueError(f"unknown style {style!r}")
+
+
+def spin(text: str, table, rate: float, rng: random.Random, pack=None, phrase_originals: bool = False) -> Spun:
+    """Swap a share ``rate`` of the eligible words of ``text``."""
+    tokens = tokenize(text)
+    plan: list[tuple[int, int, str]] = []  # (start, end, replacement) over the source
+    eligible = 0
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        # Phrase originals: a two-word term of the pack's thesaurus replaced as a whole.
+        if phrase_originals and pack is not None and i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            if tok.kind == nxt.kind == WORD and nxt.start == tok.end + 1 and tok.text.islower() and nxt.text.islower():
+                two = f"{tok.text} {nxt.text}"
+                opts = [t for t, _ in pack.thesaurus.synonyms(two) if t != two and re.fullmatch(r"[a-z][a-z' -]*", t)]
+                if opts:
+                    eligible += 1
+                    if rng.random() < rate:
+                        plan.append((tok.start, nxt.end, rng.choice(opts)))
+                        i += 2
+                        continue
+        if tok.kind == WORD and tok.text.isalpha() and tok.text.islower() and len(tok.text) >= 3:
+            if tok.text not in STOPWORDS:
+                opts = table.choices(tok.text)
+                if opts:
+                    eligible += 1
+                    if rng.random() < rate:
+                        plan.append((tok.start, tok.end, rng.choice(opts)))
+        i += 1
+    out: list[str] = []
+    swaps: list[tuple[int, int, str]] = []
+    pos = 0
+    length = 0
+    for start, end, repl in plan:
+        chunk = text[pos:start]
+        out.append(chunk)
+        length += len(chunk)
+        swaps.append((length, length + len(repl), text[start:end]))
+        out.append(repl)
+        length += len(repl)
+        pos = end
+    out.append(text[pos:])
+    return Spun("".join(out), text, swaps, eligible)
+
+
+def main() -> None:
+    """Show a few spun sentences: ``python bench/spinner.py STYLE RATE``."""
+    from unspin.pack import LanguagePack
+
+    style = sys.argv[1] if len(sys.argv) > 1 else "synonym"
+    rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.3
+    pack = LanguagePack.load()
+    text = (REPO / "examples" / "spun-news.txt").read_text(encoding="utf-8")
+    s = spin(text, table_for(style, pack), rate, random.Random(1), pack, phrase_originals=style == "phrase")
+    print(s.text)
+    for a, b, orig in s.swaps:
+        print(f"  {s.text[a:b]!r} <- {orig!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""check and restore: repair → tokens → decode → report.
+
+Pure functions over a language pack; the pack is loaded once per process (memory-mapped) and shared.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..repair import input_span, repair_text
+from ..report import Report, Span
+from ..tokens import WORD, Token, lm_form, sentence_tokens
+from . import detect
+from .channel import eligible, keep_logprob, propose, swap_prior
+from .decoder import Decision, decode_sentence, preselect
+
+SPAN_MIN_GAIN = 0.5  # log10 odds a substitution needs to be reported as a span (~76 % confidence)
+ORIGINAL_MIN_GAIN = 0.3  # log10 odds over the runner-up an original needs to be stated, else null
+EVIDENCE_CAP = 4.0  # one span cannot carry a document on its own
+
+
+@lru_cache(maxsize=4)
+def _load_pack(path: str | None):
+    from ..pack import LanguagePack
+
+    return LanguagePack.load(path)
+
+
+def get_pack(pack=None):
+    """The given pack, or the default one (loaded once per process)."""
+    return pack if pack is not None else _load_pack(None)
+
+
+def match_case(observed: str, words: tuple[str, ...]) -> str:
+    """Write the original the way the observed words were written (Title, UPPER or lower)."""
+    text = " ".join(words)
+    if observed.isupper() and len(observed) > 1:
+        return text.upper()
+    if observed[:1].isupper():
+        if all(w[:1].isupper() for w in observed.split()):
+            return " ".join(w[:1].upper() + w[1:] for w in words)
+        return text[:1].upper() + text[1:]
+    return text
+
+
+def _why(observed: str, d: Decision, original: str | None) -> str:
+    times = 10 ** min(d.gain, 9)
+    fit = f"{times:,.0f}×" if times < 1e6 else "over a million times"
+    if original is None:
+        return f"“{observed}” is unnatural here; several originals fit ({' / '.join(d.cand.words)} …), none clearly"
+    return (
+        f"“{observed}” is unnatural here and a known spinner swap for “{original}”, which fits the context {fit} better"
+    )
+
+
+def _decode_sentence(pack, sent: list[Token]) -> list[Decision]:
+    model = pack.lm.model
+    forms = [lm_form(t.text) for t in sent]
+    cands = preselect(model, forms, propose(pack, sent), pack.lm.order)
+    if not cands:
+        return []
+    keep = [0.0] * len(sent)
+    for c in cands:
+        for k in range(c.start, c.end):
+            keep[k] = keep_logprob(swap_prior(sent[k : k + 1])) if eligible(sent[k], k == 0) else 0.0
+    return decode_sentence(model, forms, cands, keep)
+
+
+def check(text: str, pack=None, threshold: float | None = None, fast: bool = False) -> Report:
+    """The full report for ``text``: verdict, score, spans with originals, restored text."""
+    pack = get_pack(pack)
+    repaired, repairs = repair_text(text)
+    report = Report(repaired=repaired, repairs=repairs)
+    sentences = sentence_tokens(repaired)
+    tokens = [t for s in sentences for t in s]
+    n_words = sum(1 for t in tokens if t.kind == WORD)
+    report.stats = {"words": n_words, "sentences": len(sentences)}
+    verdict = detect.gate(pack, tokens)
+    mode = "fast" if fast else "full"
+    cal = detect.calibrations()[mode]
+    threshold = cal.threshold if threshold is None else threshold
+    if verdict in (detect.NOT_ENGLISH, detect.NOT_PROSE):
+        report.spun, report.score, report.verdict = False, None, verdict
+        report.restored = repaired
+        report.stats["flagged_words"] = 0
+        return report
+    if fast:
+        evidence = detect.screen(pack, sentences)
+        report.stats["mode"] = "fast"
+    else:
+        spans, restored, evidence = _spans(text, repaired, repairs, pack, sentences)
+        report.spans, report.restored = spans, restored
+        report.stats["flagged_words"] = sum(len(s.text.split()) for s in spans)
+    report.stats["evidence"] = round(evidence, 4)
+    if verdict == detect.TOO_SHORT:
+        report.spun, report.score, report.verdict = False, None, verdict
+        return report
+    score = cal.score(evidence)
+    report.score = round(score, 4)
+    report.spun = score >= threshold
+    report.verdict = detect.SPUN if report.spun else detect.CLEAN
+    return report
+
+
+def _spans(text: str, repaired: str, repairs, pack, sentences: list[list[Token]]) -> tuple[list[Span], str, float]:
+    spans: list[Span] = []
+    pieces: list[str] = []
+    pos = 0
+    evidence = 0.0
+    n_words = 0
+    for sent in sentences:
+        n_words += sum(1 for t in sent if t.kind == WORD)
+        for d in _decode_sentence(pack, sent):
+            if d.gain < SPAN_MIN_GAIN:
+                continue
+            evidence += min(d.gain, EVIDENCE_CAP)
+            first, last = sent[d.cand.start], sent[d.cand.end - 1]
+            observed = repaired[first.start : last.end]
+            original = match_case(observed, d.cand.words) if d.original_gain >= ORIGINAL_MIN_GAIN else None
+            start, end = input_span(repairs, first.start, last.end)
+            confidence = 1.0 / (1.0 + 10 ** (-d.gain))
+            spans.append(Span(start, end, text[start:end], original, round(confidence, 4), _why(observed, d, original)))
+            if original is not None:
+                pieces.append(repaired[pos : first.start])
+                pieces.append(original)
+                pos = last.end
+    pieces.append(repaired[pos:])
+    per_100 = 100.0 * evidence / max(n_words, 1)
+    return spans, "".join(pieces), per_100
+
+
+def restore(text: str, pack=None) -> str:
+    """The likely original wording of ``text`` (repaired, every confident span restored)."""
+    report = check(text, pack)
+    return report.restored if report.restored is not None else report.repaired
