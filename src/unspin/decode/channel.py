@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from ..tokens import WORD, Token, lm_form
+from .neighbours import index_for
 
 # A spinner leaves these alone (or the thesaurus has nothing useful for them): never candidates.
 FUNCTION_WORDS = frozenset(
@@ -30,7 +31,8 @@ FUNCTION_WORDS = frozenset(
 
 RHO = 0.12  # prior share of eligible words a spinner swaps (spun pages here: 10–40 %)
 RHO_CAPITALISED = 0.03  # names and titles are mostly left alone, but "Overseas Ministry" happens
-ALPHA = 0.5
+ALPHA = 0.25
+VECTOR_COST = -1.0  # log10: a swap no thesaurus lists is less likely than one it does
 MAX_CANDIDATES = 40
 
 
@@ -45,11 +47,34 @@ class Candidate:
     via: str  # how it was proposed, for the report's "why"
 
 
-def eligible(tok: Token, first_in_sentence: bool) -> bool:
-    """Could a spinner have produced this token? Words only; not numbers, not symbols."""
+def eligible(tok: Token, first_in_sentence: bool, pack=None) -> bool:
+    """Could a spinner have produced this token? Words only; not numbers, symbols or names.
+
+    A capitalised word mid-sentence is a candidate only when the corpus mostly writes it in lower
+    case ("Overseas Ministry" is a swap; "Friday" and "Reuters" are names).
+    """
     if tok.kind != WORD or not tok.text.isalpha() or len(tok.text) < 2:
         return False
-    return lm_form(tok.text) not in FUNCTION_WORDS
+    if lm_form(tok.text) in FUNCTION_WORDS:
+        return False
+    if pack is not None and not first_in_sentence and tok.text[:1].isupper():
+        lower = tok.text.lower()
+        return pack.vocab.cased_count(lower) > pack.vocab.cased_count(tok.text)
+    return True
+
+
+def is_variant(observed: tuple[str, ...], original: tuple[str, ...]) -> bool:
+    """Spelling, abbreviation or inflection variants are not swaps: "epicentre"/"epicenter",
+    "Jan"/"January", "holidays"/"holiday"."""
+    a, b = " ".join(observed), " ".join(original)
+    if a.startswith(b) or b.startswith(a):
+        return True
+    prefix = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        prefix += 1
+    return prefix >= 5 and abs(len(a) - len(b)) <= 2
 
 
 def swap_prior(tokens: list[Token]) -> float:
@@ -64,16 +89,51 @@ def keep_logprob(rho: float) -> float:
     return math.log10(1.0 - rho)
 
 
+_ORIGINALS: dict[int, dict[str, list[tuple[float, tuple[str, ...]]]]] = {}
+
+
+def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
+    """The likeliest originals of an observed term, best first, as (log10 channel cost, words).
+
+    Thesaurus sources cost ``-ALPHA * log10(degree)``; vector neighbours no thesaurus links cost
+    more (``VECTOR_COST`` and their distance). Kept: the ``MAX_CANDIDATES`` commonest in the corpus,
+    because spinners replace common words, and a rare original is a poor explanation.
+    Memoised per process: the same observed words recur in every document, and a thesaurus lookup
+    (lemmatise, look up, re-inflect) costs far more than the decoding that follows.
+    """
+    thesaurus = pack.thesaurus
+    memo = _ORIGINALS.setdefault(id(pack), {})
+    found = memo.get(observed)
+    if found is not None:
+        return found
+    own = tuple(observed.split())
+    best: dict[tuple[str, ...], float] = {}
+    for term, _pos in thesaurus.sources(observed):
+        words = tuple(term.split())
+        if words == own or words in best or is_variant(own, words):
+            continue
+        best[words] = -ALPHA * math.log10(max(1, thesaurus.degree(term)))
+    if len(own) == 1:
+        index = index_for(pack)
+        for sim, word in index.neighbours(observed) if index is not None else ():
+            if (word,) not in best and not is_variant(own, (word,)):
+                best[(word,)] = VECTOR_COST - 2.0 * (1.0 - sim)
+    vocab = pack.vocab
+    ranked = sorted(best.items(), key=lambda kv: -vocab.count(" ".join(kv[0])) if len(kv[0]) == 1 else -1)
+    found = [(cost, words) for words, cost in ranked[:MAX_CANDIDATES]]
+    memo[observed] = found
+    return found
+
+
 def propose(pack, tokens: list[Token], max_words: int | None = None) -> list[Candidate]:
     """Candidate originals for every eligible word and phrase of one sentence.
 
-    Phrases are runs of eligible-or-function words separated by single spaces ("men and women",
-    "get the job done"); a phrase must start and end with an eligible word.
+    Phrases are runs of words separated by single spaces ("men and women", "get the job done") that
+    start and end with an eligible word.
     """
-    thesaurus = pack.thesaurus
-    max_words = max_words or thesaurus.max_phrase_words
+    max_words = max_words or pack.thesaurus.max_phrase_words
     forms = [lm_form(t.text) for t in tokens]
-    ok = [eligible(t, i == 0) for i, t in enumerate(tokens)]
+    ok = [eligible(t, i == 0, pack) for i, t in enumerate(tokens)]
     wordish = [t.kind == WORD for t in tokens]
     out: list[Candidate] = []
     n = len(tokens)
@@ -85,21 +145,9 @@ def propose(pack, tokens: list[Token], max_words: int | None = None) -> list[Can
                 break
             if not ok[j - 1]:
                 continue
-            observed = " ".join(forms[i:j])
-            originals = thesaurus.sources(observed)
-            if not originals:
+            found = originals(pack, " ".join(forms[i:j]))
+            if not found:
                 continue
-            rho = swap_prior(tokens[i:j])
-            seen: set[tuple[str, ...]] = set()
-            scored = []
-            for term, _pos in originals:
-                words = tuple(term.split())
-                if words in seen or words == tuple(forms[i:j]):
-                    continue
-                seen.add(words)
-                degree = max(1, thesaurus.degree(term))
-                scored.append((math.log10(rho) - ALPHA * math.log10(degree), words))
-            scored.sort(reverse=True)
-            for log_channel, words in scored[:MAX_CANDIDATES]:
-                out.append(Candidate(i, j, words, log_channel, "thesaurus"))
+            log_rho = math.log10(swap_prior(tokens[i:j]))
+            out.extend(Candidate(i, j, words, log_rho + cost, "thesaurus") for cost, words in found)
     return out

@@ -84,7 +84,7 @@ def screen(pack, sentences: list[list[Token]]) -> float:
         forms = [lm_form(t.text) for t in sent]
         scores = list(model.full_scores(" ".join(forms), bos=True, eos=True))
         for k, tok in enumerate(sent):
-            if not eligible(tok, k == 0) or scores[k][2]:  # [2]: out of vocabulary
+            if not eligible(tok, k == 0, pack) or scores[k][2]:  # [2]: out of vocabulary
                 continue
             count += 1
             if scores[k][1] <= 1 and scores[k + 1][1] <= 1:

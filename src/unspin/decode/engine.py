@@ -62,7 +62,7 @@ def _decode_sentence(pack, sent: list[Token]) -> list[Decision]:
     keep = [0.0] * len(sent)
     for c in cands:
         for k in range(c.start, c.end):
-            keep[k] = keep_logprob(swap_prior(sent[k : k + 1])) if eligible(sent[k], k == 0) else 0.0
+            keep[k] = keep_logprob(swap_prior(sent[k : k + 1])) if eligible(sent[k], k == 0, pack) else 0.0
     return decode_sentence(model, forms, cands, keep)
 
 

@@ -1,0 +1,198 @@
+"""The engine, measured: detection, restoration, calibration and speed on every evaluation set.
+
+    python bench/engine.py [--docs 120] [--words 350] [--quick]
+
+Sets: the real pairs in ../shared/dev/real-pairs.jsonl (spinner style scored for spans and
+restoration; mt and paraphraser for detection), the seed example against its source, our evaluation
+spinner over held-out Wikipedia per style and rate (the evaluation half of the held-out articles; the
+other half calibrates), and clean text (the same held-out articles unspun, and clean news).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEV, emit, load_jsonl, require_shared
+from metrics import PairScore, gold_span_score, recall_at, roc_auc, threshold_at_fpr
+from spinner import RATES, STYLES, spin, table_for
+from unspin.decode import check
+from unspin.decode.detect import calibrations
+from unspin.pack import LanguagePack
+from unspin.pack.corpus import held_out_articles
+
+SEED_SWAPS = {"troopers": "soldiers", "air electricity": "air power", "Overseas Ministry": "Foreign Ministry",
+              "cellphone contact": "phone call"}  # fmt: skip
+
+
+def excerpt(text: str, max_words: int) -> str:
+    """The article's first paragraphs up to about ``max_words`` words (real pairs are ~2,000-char excerpts)."""
+    out, n = [], 0
+    for para in text.split("\n"):
+        w = len(para.split())
+        if w < 8:  # headings and stubs
+            continue
+        out.append(para)
+        n += w
+        if n >= max_words:
+            break
+    return "\n\n".join(out)
+
+
+def eval_docs(n: int, max_words: int, part: str) -> list[str]:
+    """Held-out articles of 100+ words: the first half calibrates, the second half evaluates."""
+    held = held_out_articles()
+    half = held[len(held) // 2 :] if part == "eval" else held[: len(held) // 2]
+    docs = []
+    for art in half:
+        text = excerpt(art["text"], max_words)
+        if len(text.split()) >= 100:
+            docs.append(text)
+        if len(docs) >= n:
+            break
+    return docs
+
+
+def real_pairs(pack) -> dict:
+    pairs = list(load_jsonl(DEV / "real-pairs.jsonl"))
+    by_style: dict[str, dict] = {}
+    spinner = PairScore()
+    scores: dict[str, list[float]] = {}
+    flagged: dict[str, list[str]] = {}
+    for p in pairs:
+        rep = check(p["spun_text"], pack).to_dict()
+        style = p.get("style", "spinner")
+        scores.setdefault(style, []).append(rep["score"])
+        if rep["spun"]:
+            flagged.setdefault(style, []).append(p["id"])
+        if style == "spinner":
+            spinner.add_pair(p["id"], p["spun_text"], p["source_text"], rep.get("spans", []))
+    for style, s in scores.items():
+        n = len(s)
+        by_style[style] = {"pages": n, "flagged": len(flagged.get(style, [])), "scores": [round(x, 3) for x in s]}
+    by_style["spinner"].update(spinner.result())
+    by_style["spinner"]["per_doc"] = spinner.per_doc
+    return by_style
+
+
+def seed(pack) -> dict:
+    pair = next(load_jsonl(DEV / "seed-pair.jsonl"))
+    rep = check(pair["spun_text"], pack).to_dict()
+    ps = PairScore()
+    ps.add_pair("seed", pair["spun_text"], pair["source_text"], rep["spans"])
+    named = {}
+    for spun_words in SEED_SWAPS:
+        hit = [s for s in rep["spans"] if spun_words.split()[0] in s["text"] or s["text"] in spun_words]
+        named[spun_words] = next((s["original"] for s in hit if s.get("original")), None)
+    out = {"spun": rep["spun"], "score": rep["score"], "spans": len(rep["spans"]), **ps.result()}
+    out["named_swaps"] = {
+        k: {"restored_as": v, "correct": (v or "").lower() == SEED_SWAPS[k].lower()} for k, v in named.items()
+    }
+    return out
+
+
+def synthetic(pack, docs: list[str], clean_scores: list[float], threshold: float, rates, styles) -> dict:
+    out = {}
+    rng = random.Random(7)
+    for style in styles:
+        table = table_for(style, pack)
+        for rate in rates:
+            tot = {"tp": 0, "fp": 0, "fn": 0, "swaps": 0, "restored_right": 0, "restored_wrong": 0}
+            scores = []
+            for text in docs:
+                sp = spin(text, table, rate, rng, pack, phrase_originals=style == "phrase")
+                rep = check(sp.text, pack).to_dict()
+                scores.append(rep["score"])
+                g = gold_span_score(sp.text, sp.swaps, rep["spans"])
+                for k in tot:
+                    tot[k] += g[k]
+            p = tot["tp"] / (tot["tp"] + tot["fp"]) if tot["tp"] + tot["fp"] else 0.0
+            r = tot["tp"] / (tot["tp"] + tot["fn"]) if tot["tp"] + tot["fn"] else 0.0
+            restored = tot["restored_right"] + tot["restored_wrong"]
+            out[f"{style}@{rate}"] = {
+                "docs": len(docs),
+                "token_precision": round(p, 4),
+                "token_recall": round(r, 4),
+                "token_f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+                "restore_recall": round(tot["restored_right"] / tot["swaps"], 4) if tot["swaps"] else 0.0,
+                "restore_precision": round(tot["restored_right"] / restored, 4) if restored else None,
+                "doc_recall_default_threshold": round(recall_at(scores, threshold), 4),
+                "doc_auc": round(roc_auc(scores, clean_scores) or 0.0, 4),
+                "doc_recall_at_1pct_fpr": round(recall_at(scores, threshold_at_fpr(clean_scores)), 4),
+            }
+            print(f"  {style}@{rate}: {out[f'{style}@{rate}']}", file=sys.stderr)
+    return out
+
+
+def speed(pack, docs: list[str]) -> dict:
+    total = sum(len(d.encode()) for d in docs)
+    res = {}
+    for mode in ("full", "fast"):
+        t0 = time.perf_counter()
+        for d in docs:
+            check(d, pack, fast=mode == "fast")
+        dt = time.perf_counter() - t0
+        res[mode] = {"mb_per_s": round(total / dt / 1e6, 4), "docs_per_s": round(len(docs) / dt, 2)}
+    res["bytes"] = total
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=120, help="held-out articles per synthetic condition")
+    ap.add_argument("--words", type=int, default=350, help="words per article excerpt")
+    ap.add_argument("--quick", action="store_true", help="fewer conditions (rates 0.25 and 0.4)")
+    args = ap.parse_args()
+    require_shared()
+    t0 = time.perf_counter()
+    pack = LanguagePack.load()
+    load_s = time.perf_counter() - t0
+    cal = calibrations()["full"]
+    docs = eval_docs(args.docs, args.words, "eval")
+    clean_news = [r["text"] for r in load_jsonl(DEV / "clean-news.jsonl")]
+
+    clean_wiki = [check(d, pack).to_dict() for d in docs]
+    clean_news_reports = [check(d, pack).to_dict() for d in clean_news]
+    clean_scores = [r["score"] for r in clean_wiki if r["score"] is not None]
+    long_news = [r for r, t in zip(clean_news_reports, clean_news, strict=True) if len(t.split()) >= 100]
+    clean = {
+        "wiki_docs": len(clean_wiki),
+        "wiki_flagged": sum(r["spun"] for r in clean_wiki),
+        "wiki_fpr": round(sum(r["spun"] for r in clean_wiki) / len(clean_wiki), 4),
+        "news_docs": len(clean_news),
+        "news_flagged": sum(r["spun"] for r in clean_news_reports),
+        "news_100plus_docs": len(long_news),
+        "news_100plus_flagged": sum(r["spun"] for r in long_news),
+        "news_scores": [r["score"] for r in clean_news_reports],
+        "threshold": cal.threshold,
+    }
+    print(f"clean: {clean}", file=sys.stderr)
+    rates = (0.25, 0.4) if args.quick else RATES
+    result = {
+        "pack_load_s": round(load_s, 3),
+        "real_pairs": real_pairs(pack),
+        "seed": seed(pack),
+        "clean": clean,
+        "synthetic": synthetic(pack, docs, clean_scores, cal.threshold, rates, STYLES),
+        "speed": speed(pack, docs[:40] + clean_news),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    rp = result["real_pairs"]["spinner"]
+    sd = result["seed"]
+    emit(
+        result,
+        f"engine: real spinner pairs F1 {rp['token_f1']} restore R/P {rp['restore_recall']}/{rp['restore_precision']} "
+        f"WER {rp['wer_before']}→{rp['wer_after']} flagged {rp['flagged']}/{rp['pages']}; seed restore recall "
+        f"{sd['restore_recall']}; clean FPR wiki {clean['wiki_fpr']} "
+        f"news {clean['news_flagged']}/{clean['news_docs']}; "
+        f"check {result['speed']['full']['mb_per_s']} MB/s, fast {result['speed']['fast']['mb_per_s']} MB/s",
+    )
+
+
+if __name__ == "__main__":
+    main()
