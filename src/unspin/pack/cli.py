@@ -1,0 +1,96 @@
+"""``unspin pack build`` and ``unspin pack info``: make and inspect language packs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["pack"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"unspin: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group("pack")
+def pack() -> None:
+    """Build or inspect a language pack (LM, vocabulary, thesaurus, vectors)."""
+
+
+@pack.command("build")
+@click.option("--corpus", "corpus", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="Folder of enwiki-*.jsonl.xz shards (held-out tail skipped), .jsonl[.xz] of {text}, "
+              "or plain text. Repeatable.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Pack folder to write (replaced).")
+@click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Moby/WordNet/GloVe downloads (default: .cache/pack-sources, see scripts/fetch-pack-sources.sh).")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep intermediate files here and reuse them on the next run (default: a temporary folder).")
+@click.option("--order", default=4, show_default=True, help="N-gram order.")
+@click.option("--prune", default="0 1 2 3", show_default=True,
+              help="lmplz count thresholds per order (n-grams seen at most this often are pruned).")
+@click.option("--min-count", default=2, show_default=True, help="Vocabulary: drop words seen fewer times.")
+@click.option("--vector-words", default=80000, show_default=True, help="Keep vectors for this many frequent words.")
+@click.option("--lm-vocab", default=200000, show_default=True,
+              help="LM vocabulary: the most frequent tokens kept (rarer ones score as <unk>); 0 = all.")
+@click.option("--workers", default=2, show_default=True, help="Tokenizer processes.")
+@click.option("--memory", default="4G", show_default=True, help="lmplz sorting memory (e.g. 4G, 30%).")
+@click.option("--name", default=None, help="Pack name for the manifest (default: the folder name).")
+def build_cmd(corpus: tuple[Path, ...], out: Path, sources: Path | None, work: Path | None, order: int, prune: str,
+              min_count: int, vector_words: int, lm_vocab: int, workers: int, memory: str, name: str | None) -> None:
+    """Build a language pack from a corpus; progress goes to stderr."""
+    from .build import build_pack
+
+    try:
+        thresholds = [int(x) for x in prune.replace(",", " ").split()]
+    except ValueError:
+        _fail(f"--prune wants integers, got {prune!r}")
+    if order < 2 or order > 6:
+        _fail("--order must be between 2 and 6")
+    try:
+        m = build_pack(list(corpus), out, sources=sources, work=work, order=order, prune=thresholds,
+                       min_count=min_count, vector_words=vector_words, lm_vocab=lm_vocab,
+                       workers=max(1, min(workers, 2)), memory=memory, name=name or out.name)
+    except (FileNotFoundError, RuntimeError, ValueError) as e:
+        _fail(str(e))
+    click.echo(f"{out}: {m['bytes'] / 1e6:.1f} MB, built in {m['build']['seconds']:.0f}s")
+
+
+@pack.command("info")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
+def info_cmd(path: Path | None, as_json: bool) -> None:
+    """Describe a pack (default: $UNSPIN_PACK or the pack shipped with unspin)."""
+    from . import default_pack_path
+    from .manifest import read_manifest
+
+    p = path or default_pack_path()
+    try:
+        m = read_manifest(p)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    if as_json:
+        click.echo(json.dumps(m, indent=2, ensure_ascii=False))
+        return
+    lm, c, v, t, w = m["lm"], m["corpus"], m["vocab"], m["thesaurus"], m["vectors"]
+    rows = [
+        ("pack", f"{m['name']} (format {m['format']}, unspin {m.get('unspin_version', '?')}, {m['created']})"),
+        ("path", str(p)),
+        ("size", f"{m['bytes'] / 1e6:.1f} MB in {len(m['files'])} files"),
+        ("corpus", f"{c['documents']:,} documents, {c['words']:,} words; held out: {c['held_out']}"),
+        ("lm", f"order {lm['order']}, {lm['smoothing']}, prune {lm['prune']}, "
+               + ", ".join(f"{k}-grams {n:,}" for k, n in lm["ngrams"].items())),
+        ("vocab", f"{v['uncased_types']:,} uncased / {v['cased_types']:,} cased types (count >= {v['min_count']}), "
+                  f"{v['total']:,} word tokens"),
+        ("thesaurus", f"{t['terms']:,} terms ({t['phrases']:,} phrases, up to {t['max_phrase_words']} words), "
+                      f"{t['edges']:,} edges"),
+        ("vectors", f"{w['words']:,} words x {w['dims']} ({w['dtype']})"),
+        ("sources", "; ".join(f"{k}: {s['licence']}" for k, s in m["sources"].items())),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, val in rows:
+        click.echo(f"{k:<{width}}  {val}")

@@ -1,0 +1,92 @@
+"""The n-gram language model: a KenLM binary (modified Kneser-Ney), memory-mapped, queried in batches.
+
+KenLM's binary trie is loaded with ``mmap`` (``load_method=LAZY``), so start-up costs no parsing and
+the OS pages in only what queries touch. Words are expected in `unspin.tokens.lm_form` already, the
+form the corpus was counted in. Scores are log10 probabilities, KenLM's convention.
+
+Batched queries (`score_ngrams`) memoise the KenLM state of each distinct history: the engine asks
+for many candidate words in the same context, so most histories are shared and each n-gram then
+costs one ``BaseScore`` call in C++.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import kenlm
+import numpy as np
+
+__all__ = ["NgramModel"]
+
+
+class NgramModel:
+    """A KenLM model with the query API the engine codes against."""
+
+    def __init__(self, path: Path) -> None:
+        config = kenlm.Config()
+        config.load_method = kenlm.LoadMethod.LAZY
+        self.path = Path(path)
+        self.model = kenlm.Model(str(path), config)
+        self.order: int = self.model.order
+        self._null = kenlm.State()
+        self.model.NullContextWrite(self._null)
+        self._bos = kenlm.State()
+        self.model.BeginSentenceWrite(self._bos)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.model
+
+    def token_logprobs(self, words: Sequence[str], bos: bool = True, eos: bool = False) -> np.ndarray:
+        """log10 P(w_i | history) for each word (and for ``</s>`` last when ``eos``)."""
+        m = self.model
+        out = np.empty(len(words) + (1 if eos else 0), dtype=np.float64)
+        s1 = kenlm.State()
+        s2 = kenlm.State()
+        m.BeginSentenceWrite(s1) if bos else m.NullContextWrite(s1)
+        for i, w in enumerate(words):
+            out[i] = m.BaseScore(s1, w, s2)
+            s1, s2 = s2, s1
+        if eos:
+            out[-1] = m.BaseScore(s1, "</s>", s2)
+        return out
+
+    def logprob(self, words: Sequence[str], bos: bool = True, eos: bool = False) -> float:
+        """log10 probability of the word sequence."""
+        return float(self.token_logprobs(words, bos, eos).sum())
+
+    def ngram_order(self, words: Sequence[str], bos: bool = True, eos: bool = False) -> np.ndarray:
+        """Per word, the length of the longest n-gram the model had for it (1 = backed off to unigram).
+
+        Low values where the context is ordinary English are the evidence that a phrase is unseen.
+        """
+        scores = self.model.full_scores(" ".join(words), bos=bos, eos=eos)
+        return np.fromiter((n for _, n, _ in scores), dtype=np.int8, count=len(words) + (1 if eos else 0))
+
+    def score_ngrams(self, ngrams: Sequence[Sequence[str]]) -> np.ndarray:
+        """log10 P(last | rest) for each n-gram; an n-gram starting with ``<s>`` is sentence-initial."""
+        m = self.model
+        base = m.BaseScore
+        out = np.empty(len(ngrams), dtype=np.float64)
+        cache: dict[tuple[str, ...], kenlm.State] = {}
+        tmp = kenlm.State()
+        for i, ng in enumerate(ngrams):
+            hist = tuple(ng[:-1])
+            st = cache.get(hist)
+            if st is None:
+                st = self._state(hist)
+                cache[hist] = st
+            out[i] = base(st, ng[-1], tmp)
+        return out
+
+    def _state(self, hist: tuple[str, ...]) -> kenlm.State:
+        m = self.model
+        if hist and hist[0] == "<s>":
+            cur, words = self._bos, hist[1:]
+        else:
+            cur, words = self._null, hist
+        for w in words[-(self.order - 1):] if self.order > 1 else ():
+            nxt = kenlm.State()
+            m.BaseScore(cur, w, nxt)
+            cur = nxt
+        return cur

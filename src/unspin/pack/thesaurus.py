@@ -1,0 +1,261 @@
+"""The thesaurus graph: which words and phrases a spinner may put for which, in both directions.
+
+A spinner replaces an original term with an entry from the original's thesaurus list. To undo it we
+need the *reverse* channel: given the observed term, the originals whose lists contain it
+(`Thesaurus.sources`); and the forward list (`Thesaurus.synonyms`) with its size (`degree`), because an
+original with 300 listed synonyms explains any one of them only weakly.
+
+Sources: the Moby thesaurus (public domain; directed lists, phrases included, no part of speech) and
+WordNet 3.1 synsets (symmetric, with part of speech). Terms are keyed by their lm_form tokens joined by
+spaces, the way the engine sees text ("avant-garde" → "avant - garde"). Thesauri list base forms, so
+queries go through lemminflect: "troopers" → lemma "trooper" (NNS) → sources "soldier" → re-inflected
+"soldiers"; "departed" → "depart" (VBD) → "leave" → "left".
+
+On disk: a sorted term table, per-term WordNet part-of-speech bits, and forward and reverse CSR
+adjacency (uint32) with one flag byte per edge (part-of-speech bits, which source gave the edge).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..tokens import lm_form, tokenize
+from .store import StringTable, load_array, save_array
+
+__all__ = ["FROM_MOBY", "FROM_WORDNET", "POS_BITS", "Thesaurus", "build_thesaurus", "term_key"]
+
+# Part-of-speech bits (per term and per edge); WordNet's satellite adjectives count as adjectives.
+POS_BITS = {"n": 1, "v": 2, "a": 4, "r": 8}
+POS_ORDER = ("n", "v", "a", "r")
+FROM_MOBY = 16
+FROM_WORDNET = 32
+_UPOS_TO_POS = {"NOUN": "n", "PROPN": "n", "VERB": "v", "AUX": "v", "ADJ": "a", "ADV": "r"}
+# Phrases longer than this are dropped: a spinner never substitutes whole clauses.
+MAX_PHRASE_WORDS = 5
+
+
+@lru_cache(maxsize=262144)
+def term_key(term: str) -> str:
+    """The lookup key of a word or phrase: its lm_form tokens joined by single spaces."""
+    return " ".join(lm_form(t.text) for t in tokenize(term))
+
+
+def _pos_string(bits: int) -> str:
+    for p in POS_ORDER:
+        if bits & POS_BITS[p]:
+            return p
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+def read_moby(path: Path) -> Iterable[tuple[str, list[str]]]:
+    """Moby's ``words.txt``: one list per line, headword first, comma separated, Latin-1."""
+    with open(path, encoding="latin-1") as f:
+        for line in f:
+            parts = [p.strip() for p in line.rstrip("\n").split(",")]
+            parts = [p for p in parts if p]
+            if len(parts) > 1:
+                yield parts[0], parts[1:]
+
+
+_WN_MARKER = re.compile(r"\([a-z]+\)$")
+
+
+def read_wordnet(dict_dir: Path) -> tuple[list[tuple[str, list[str]]], dict[str, int]]:
+    """WordNet synsets as (pos, member lemmas) and each lemma's part-of-speech bits (from index.*)."""
+    synsets: list[tuple[str, list[str]]] = []
+    lemma_pos: dict[str, int] = defaultdict(int)
+    for name, pos in (("noun", "n"), ("verb", "v"), ("adj", "a"), ("adv", "r")):
+        with open(dict_dir / f"index.{name}", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("  "):
+                    continue
+                lemma = line.split(" ", 1)[0].replace("_", " ")
+                lemma_pos[term_key(lemma)] |= POS_BITS[pos]
+        with open(dict_dir / f"data.{name}", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("  "):
+                    continue
+                fields = line.split(" ")
+                n = int(fields[3], 16)
+                words = [_WN_MARKER.sub("", fields[4 + 2 * i]).replace("_", " ") for i in range(n)]
+                if len(words) > 1:
+                    synsets.append((pos, words))
+    return synsets, dict(lemma_pos)
+
+
+def build_thesaurus(moby_words: Path, wordnet_dict: Path, out: Path) -> dict:
+    """Build the graph files into ``out``; returns counts for the manifest."""
+    edges: dict[tuple[str, str], int] = defaultdict(int)
+    synsets, lemma_pos = read_wordnet(wordnet_dict)
+
+    def ok(key: str) -> bool:
+        return bool(key) and key.count(" ") < MAX_PHRASE_WORDS
+
+    moby_heads = 0
+    for head, items in read_moby(moby_words):
+        h = term_key(head)
+        if not ok(h):
+            continue
+        moby_heads += 1
+        hp = lemma_pos.get(h, 0)
+        for it in items:
+            t = term_key(it)
+            if ok(t) and t != h:
+                edges[(h, t)] |= FROM_MOBY | (hp & lemma_pos.get(t, 0))
+    for pos, words in synsets:
+        keys = [k for k in dict.fromkeys(term_key(w) for w in words) if ok(k)]
+        for a in keys:
+            for b in keys:
+                if a != b:
+                    edges[(a, b)] |= FROM_WORDNET | POS_BITS[pos]
+
+    terms = {a for a, _ in edges} | {b for _, b in edges}
+    keys, strings = StringTable.build(terms, max_bytes=96)
+    row = {s: i for i, s in enumerate(strings)}
+    src = np.fromiter((row.get(a, -1) for a, _ in edges), dtype=np.int64, count=len(edges))
+    dst = np.fromiter((row.get(b, -1) for _, b in edges), dtype=np.int64, count=len(edges))
+    flags = np.fromiter(edges.values(), dtype=np.uint8, count=len(edges))
+    keep = (src >= 0) & (dst >= 0)
+    src, dst, flags = src[keep], dst[keep], flags[keep]
+    n = len(strings)
+
+    def csr(a: np.ndarray, b: np.ndarray, fl: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        order = np.lexsort((b, a))
+        indptr = np.zeros(n + 1, dtype=np.uint32)
+        np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+        return indptr, b[order].astype(np.uint32), fl[order]
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_array(out / "terms.npy", keys)
+    save_array(out / "term_pos.npy", np.array([lemma_pos.get(s, 0) for s in strings], dtype=np.uint8))
+    for name, (ip, ix, fl) in (("fwd", csr(src, dst, flags)), ("rev", csr(dst, src, flags))):
+        save_array(out / f"{name}_indptr.npy", ip)
+        save_array(out / f"{name}_index.npy", ix)
+        save_array(out / f"{name}_flags.npy", fl)
+    return {
+        "terms": n,
+        "edges": len(src),
+        "phrases": sum(1 for s in strings if " " in s),
+        "max_phrase_words": max((s.count(" ") + 1 for s in strings), default=0),
+        "moby_headwords": moby_heads,
+        "wordnet_synsets": len(synsets),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- query
+
+def _analyses(word: str) -> list[tuple[str, str, str]]:
+    """(lemma, upos, Penn tag) readings of an inflected single word, from lemminflect's dictionary."""
+    from lemminflect import getAllInflections, getAllLemmas
+
+    out: list[tuple[str, str, str]] = []
+    for upos, lemmas in getAllLemmas(word).items():
+        for lemma in lemmas:
+            if lemma == word:
+                continue
+            for tag, forms in getAllInflections(lemma, upos=upos).items():
+                if word in forms:
+                    out.append((lemma, upos, tag))
+    return out
+
+
+def _inflect_term(term: str, upos: str, tag: str) -> str | None:
+    """Put ``term`` (a base form, maybe a phrase) into Penn ``tag``: verbs inflect their first word
+    ("get the job done" → "got the job done"), nouns and adjectives their last ("air power" → "air
+    powers")."""
+    from lemminflect import getInflection
+
+    words = term.split(" ")
+    i = 0 if upos in ("VERB", "AUX") else len(words) - 1
+    forms = getInflection(words[i], tag=tag) or getInflection(words[i], tag=tag, inflect_oov=True)
+    if not forms:
+        return None
+    words[i] = forms[0]
+    return " ".join(words)
+
+
+class Thesaurus:
+    """Query side of the graph; see the module docstring."""
+
+    def __init__(self, directory: Path) -> None:
+        self.table = StringTable(load_array(directory / "terms.npy"))
+        self.term_pos = load_array(directory / "term_pos.npy")
+        self._g = {
+            name: (
+                load_array(directory / f"{name}_indptr.npy"),
+                load_array(directory / f"{name}_index.npy"),
+                load_array(directory / f"{name}_flags.npy"),
+            )
+            for name in ("fwd", "rev")
+        }
+        self.max_phrase_words = max(MAX_PHRASE_WORDS, 1)
+        self._synonyms = lru_cache(maxsize=65536)(self._lookup_fwd)
+        self._sources = lru_cache(maxsize=65536)(self._lookup_rev)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def _row_list(self, name: str, key: str) -> list[tuple[str, int]]:
+        r = self.table.find(key)
+        if r < 0:
+            return []
+        indptr, index, flags = self._g[name]
+        a, b = int(indptr[r]), int(indptr[r + 1])
+        return [(self.table.string(int(j)), int(f)) for j, f in zip(index[a:b], flags[a:b], strict=True)]
+
+    def _lookup(self, name: str, term: str) -> list[tuple[str, str]]:
+        key = term_key(term)
+        out: dict[str, str] = {}
+        for t, f in self._row_list(name, key):
+            out.setdefault(t, _pos_string(f))
+        if " " not in key:
+            for lemma, upos, tag in _analyses(key):
+                want = _UPOS_TO_POS.get(upos, "")
+                for t, f in self._row_list(name, lemma):
+                    if want and f & 15 and not f & POS_BITS[want]:
+                        continue  # WordNet says this edge is another part of speech
+                    infl = _inflect_term(t, upos, tag)
+                    if infl and infl != key:
+                        out.setdefault(infl, want or _pos_string(f))
+        return list(out.items())
+
+    def _lookup_fwd(self, term: str) -> tuple[tuple[str, str], ...]:
+        return tuple(self._lookup("fwd", term))
+
+    def _lookup_rev(self, term: str) -> tuple[tuple[str, str], ...]:
+        return tuple(self._lookup("rev", term))
+
+    def synonyms(self, term: str) -> list[tuple[str, str]]:
+        """The term's own list (what a spinner may put for it), inflected like the term."""
+        return list(self._synonyms(term))
+
+    def sources(self, term: str) -> list[tuple[str, str]]:
+        """Terms whose list contains ``term`` (what a spinner may have replaced by it), inflected like it."""
+        return list(self._sources(term))
+
+    def degree(self, term: str) -> int:
+        """Size of the term's own list (of its lemma's, when the inflected form has no entry)."""
+        key = term_key(term)
+        r = self.table.find(key)
+        if r < 0 and " " not in key:
+            for lemma, _, _ in _analyses(key):
+                r = self.table.find(lemma)
+                if r >= 0:
+                    break
+        if r < 0:
+            return 0
+        indptr = self._g["fwd"][0]
+        return int(indptr[r + 1]) - int(indptr[r])
+
+    def pos(self, term: str) -> str:
+        """WordNet's first part of speech for the term ("n", "v", "a", "r"), or "" if unknown."""
+        r = self.table.find(term_key(term))
+        return _pos_string(int(self.term_pos[r])) if r >= 0 else ""
