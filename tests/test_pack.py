@@ -1,0 +1,180 @@
+"""Language pack: build a tiny pack from our own fixture and check what the engine relies on.
+
+The tiny pack is built once per session through the real CLI (KenLM tools and the thesaurus/vector
+sources are fetched or compiled by the repository's scripts when missing, never skipped).
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from unspin.pack import LanguagePack, default_pack_path
+from unspin.pack import corpus as corpus_mod
+from unspin.pack.cli import pack as pack_cli
+from unspin.pack.corpus import HELD_OUT_COUNT, corpus_shards, held_out_articles, training_articles
+from unspin.tokens import WORD, lm_form, tokenize
+
+from .conftest import REPO, SHARED
+
+FIXTURE = REPO / "tests" / "fixtures" / "news-small.txt"
+ENWIKI = SHARED / "corpora" / "enwiki"
+
+
+def _forms(text: str) -> list[str]:
+    return [lm_form(t.text) for t in tokenize(text)]
+
+
+@pytest.fixture(scope="session")
+def tiny_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the tiny pack from the fixture (seconds), making sure the build tools and sources exist."""
+    subprocess.run(["bash", str(REPO / "scripts" / "build-kenlm-tools.sh")], check=True, capture_output=True)
+    subprocess.run(["bash", str(REPO / "scripts" / "fetch-pack-sources.sh")], check=True, capture_output=True)
+    out = tmp_path_factory.mktemp("packs") / "tiny"
+    result = CliRunner().invoke(
+        pack_cli,
+        ["build", "--corpus", str(FIXTURE), "--out", str(out), "--order", "4", "--prune", "0",
+         "--min-count", "1", "--vector-words", "5000", "--workers", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def pack(tiny_pack: Path) -> LanguagePack:
+    return LanguagePack.load(tiny_pack)
+
+
+def test_manifest_records_sources_counts_and_parameters(pack: LanguagePack) -> None:
+    m = pack.manifest
+    assert m["format"] == 1
+    assert set(m["sources"]) == {"wikipedia", "moby", "wordnet", "glove"}
+    assert m["sources"]["moby"]["licence"] == "public domain"
+    assert m["build"]["order"] == 4 and m["build"]["prune"] == [0, 0, 0, 0]
+    words = sum(1 for line in FIXTURE.read_text().splitlines() for t in tokenize(line) if t.kind == WORD)
+    assert m["corpus"]["words"] == words
+    assert m["lm"]["ngrams"]["4"] > 0
+    assert "lm.bin" in m["files"] and m["files"]["lm.bin"]["bytes"] > 0
+    assert (pack.path / "LICENSES.md").read_text().count("CC BY-SA 3.0") >= 1
+    assert "Princeton" in (pack.path / "LICENSES.md").read_text()
+
+
+def test_pack_info_cli(tiny_pack: Path) -> None:
+    r = CliRunner().invoke(pack_cli, ["info", str(tiny_pack)])
+    assert r.exit_code == 0, r.output
+    assert "order 4" in r.output and "thesaurus" in r.output
+    r = CliRunner().invoke(pack_cli, ["info", "--json", str(tiny_pack)])
+    assert json.loads(r.output)["lm"]["order"] == 4
+    r = CliRunner().invoke(pack_cli, ["info", str(tiny_pack / "nope")])
+    assert r.exit_code == 2
+
+
+def test_parts_are_memory_mapped(pack: LanguagePack) -> None:
+    assert isinstance(pack.vocab._u.keys, np.memmap)
+    assert isinstance(pack.thesaurus._g["rev"][1], np.memmap)
+    assert isinstance(pack.vectors._v, np.memmap)
+
+
+def test_lm_prefers_the_seen_collocation(pack: LanguagePack) -> None:
+    lm = pack.lm
+    assert lm.order == 4
+    assert lm.logprob(_forms("The Foreign Ministry said")) > lm.logprob(_forms("The Overseas Ministry said"))
+    assert lm.logprob(_forms("backed by Russian air power")) > lm.logprob(_forms("backed by Russian air electricity"))
+    assert lm.logprob(_forms("a phone call")) > lm.logprob(_forms("a cellphone contact"))
+
+
+def test_lm_queries_agree_with_each_other(pack: LanguagePack) -> None:
+    lm = pack.lm
+    words = _forms("Dozens of soldiers were killed in air strikes")
+    per = lm.token_logprobs(words, bos=True, eos=True)
+    assert len(per) == len(words) + 1 and np.all(per < 0)
+    assert lm.logprob(words, bos=True, eos=True) == pytest.approx(per.sum())
+    ngrams = [tuple(["<s>", *words][max(0, i - 3): i + 1]) for i in range(1, len(words) + 1)]
+    assert np.allclose(lm.score_ngrams(ngrams), per[:-1])
+    seen = lm.ngram_order(_forms("the soldiers were killed"))
+    unseen = lm.ngram_order(_forms("the troopers were killed"))
+    assert seen[-1] > unseen[-1] and seen.max() == 4
+
+
+def test_vocabulary_counts(pack: LanguagePack) -> None:
+    text = FIXTURE.read_text()
+    expected = sum(1 for t in tokenize(text) if t.kind == WORD and lm_form(t.text) == "soldiers")
+    assert pack.vocab.count("soldiers") == expected > 0
+    assert pack.vocab.count("Soldiers") == expected  # uncased lookups normalise
+    assert pack.vocab.cased_count("Foreign") > 0 and pack.vocab.cased_count("FOREIGN") == 0
+    assert pack.vocab.count("qwertyuiop") == 0
+    assert pack.vocab.total == pack.manifest["corpus"]["words"]
+    assert list(pack.vocab.counts(["soldiers", "qwertyuiop"])) == [expected, 0]
+
+
+def test_thesaurus_reverse_channel_is_inflection_aware(pack: LanguagePack) -> None:
+    th = pack.thesaurus
+    assert "soldiers" in {t for t, _ in th.sources("troopers")}
+    assert "left" in {t for t, _ in th.sources("departed")}
+    assert "electricity" in {t for t, _ in th.synonyms("power")}
+    assert "power" in {t for t, _ in th.sources("electricity")}
+    assert ("soldiers", "n") in th.sources("troopers")
+    assert th.degree("people") > 10 and th.degree("qwertyuiop") == 0
+    assert th.max_phrase_words >= 3
+
+
+def test_thesaurus_has_phrases(pack: LanguagePack) -> None:
+    th = pack.thesaurus
+    assert any(" " in t for t, _ in th.synonyms("phone call"))
+    assert any(" " in t for t, _ in th.sources("people"))
+    assert th.sources("qwertyuiop") == []
+
+
+def test_vectors_relatedness(pack: LanguagePack) -> None:
+    v = pack.vectors
+    assert v.similarity("soldiers", "troops") > v.similarity("soldiers", "festival")
+    assert v.similarity("soldiers", "soldiers") == pytest.approx(1.0, abs=0.01)
+    assert v.similarity("phone call", "phone") > 0.5
+    assert v.similarity("qwertyuiop", "soldiers") is None
+
+
+def _write_shard(path: Path, ids: range) -> None:
+    with lzma.open(path, "wt", encoding="utf-8") as f:
+        for i in ids:
+            f.write(json.dumps({"id": f"a{i}", "title": f"T{i}", "text": f"Article {i} text."}) + "\n")
+
+
+def test_held_out_split_is_the_tail_of_the_last_shard(tmp_path: Path) -> None:
+    _write_shard(tmp_path / "enwiki-00.jsonl.xz", range(0, 10))
+    _write_shard(tmp_path / "enwiki-01.jsonl.xz", range(10, 10 + HELD_OUT_COUNT + 7))
+    held = held_out_articles(tmp_path)
+    assert len(held) == HELD_OUT_COUNT
+    assert held[0]["id"] == "a17" and held[-1]["id"] == f"a{10 + HELD_OUT_COUNT + 6}"
+    shards = corpus_shards(tmp_path)
+    train = [a["id"] for s in shards for a in training_articles(s, tmp_path)]
+    assert train == [f"a{i}" for i in range(17)]
+    assert not set(train) & {a["id"] for a in held}
+    assert corpus_mod.HELD_OUT_COUNT == 2000
+
+
+@pytest.mark.skipif(not ENWIKI.is_dir(), reason=f"Wikipedia corpus not found at {ENWIKI}")
+def test_real_held_out_set() -> None:
+    held = held_out_articles()
+    assert len(held) == 2000
+    assert corpus_shards()[-1].name == "enwiki-08.jsonl.xz"
+
+
+DEFAULT = default_pack_path()
+
+
+@pytest.mark.skipif(not (DEFAULT / "manifest.json").is_file(), reason="default pack not built into the repository")
+def test_default_pack_knows_the_seed_swaps() -> None:
+    p = LanguagePack.load()
+    assert p.lm.order >= 3
+    lp = p.lm.logprob
+    assert lp(_forms("backed by Russian air power")) > lp(_forms("backed by Russian air electricity"))
+    assert lp(_forms("the Foreign Ministry said")) > lp(_forms("the Overseas Ministry said"))
+    assert "soldiers" in {t for t, _ in p.thesaurus.sources("troopers")}
+    assert p.vocab.count("the") > 1_000_000
+    assert p.vectors.similarity("power", "electricity") > p.vectors.similarity("power", "banana")
