@@ -52,7 +52,7 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
         kind = m.lastgroup or PUNCT
         s, e = m.span()
         tok = m.group()
-        if kind == "word":
+        if kind == "word" and not tok.isalpha():  # plain words (most of them) need no more checks
             if not _HAS_LETTER_RE.search(tok):
                 kind = NUMBER
             elif e - s > 2 and _POSSESSIVE_RE.search(tok):
@@ -72,20 +72,20 @@ _CLOSERS = frozenset("\"'”’)]»")
 _ENDERS = frozenset(".!?…")
 
 
-def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` over ``text``.
+def sentence_tokens(text: str) -> list[list[Token]]:
+    """Tokens grouped by sentence.
 
     A sentence ends at ``.``/``!``/``?`` (plus closing quotes or brackets) followed by whitespace and
     a token that does not start in lower case, and always at a line break: scraped pages put
     headlines, bylines and captions on lines of their own, without final punctuation.
     """
-    spans: list[tuple[int, int]] = []
+    groups: list[list[Token]] = []
     for line in re.finditer(r"[^\n]+", text):
-        ls, le = line.span()
-        toks = tokenize(text, ls, le)
+        toks = tokenize(text, *line.span())
         if not toks:
             continue
-        begin = toks[0].start
+        first_of_line = len(groups)
+        begin = 0
         n = len(toks)
         i = 0
         while i < n:
@@ -94,11 +94,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
                 j = i + 1
                 while j < n and toks[j].kind == PUNCT and (toks[j].text in _ENDERS or toks[j].text in _CLOSERS):
                     j += 1
-                last = toks[j - 1]
                 if j >= n:
                     break
-                nxt = toks[j]
-                gap_ok = nxt.start > last.end
+                last, nxt = toks[j - 1], toks[j]
                 prev = toks[i - 1] if i > 0 else None
                 abbreviation = (
                     t.text == "."
@@ -106,23 +104,23 @@ def sentences(text: str) -> list[tuple[int, int]]:
                     and prev.end == t.start
                     and (prev.text.lower() in _ABBREVIATIONS or (len(prev.text) == 1 and prev.text.isalpha()))
                 )
-                lower_next = nxt.text[:1].islower()
-                if gap_ok and not abbreviation and not lower_next:
-                    spans.append((begin, last.end))
-                    begin = nxt.start
+                if nxt.start > last.end and not abbreviation and not nxt.text[:1].islower():
+                    groups.append(toks[begin:j])
+                    begin = j
                 i = j
                 continue
             i += 1
-        spans.append((begin, toks[-1].end))
+        groups.append(toks[begin:])
         # A fragment with no word in it (a stray quote after a full stop) belongs to what precedes it.
-        if len(spans) > 1 and spans[-2][0] >= ls and not any(t.kind != PUNCT for t in toks if t.start >= spans[-1][0]):
-            spans[-2:] = [(spans[-2][0], spans[-1][1])]
-    return spans
+        if len(groups) - first_of_line > 1 and all(t.kind == PUNCT for t in groups[-1]):
+            tail = groups.pop()
+            groups[-1] = groups[-1] + tail
+    return groups
 
 
-def sentence_tokens(text: str) -> list[list[Token]]:
-    """Tokens grouped by sentence."""
-    return [tokenize(text, s, e) for s, e in sentences(text)]
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` over ``text`` (see :func:`sentence_tokens`)."""
+    return [(g[0].start, g[-1].end) for g in sentence_tokens(text)]
 
 
 _DIGIT_RE = re.compile(r"\d")
@@ -133,4 +131,6 @@ def lm_form(token_text: str) -> str:
 
     Digits collapse so that "33 Turkish troops" and "34 Turkish troops" share their statistics.
     """
+    if token_text.isalpha():
+        return token_text.lower()
     return _DIGIT_RE.sub("0", token_text.lower().replace("’", "'"))

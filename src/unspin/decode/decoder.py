@@ -26,6 +26,8 @@ PRESELECT = 6  # candidates per span kept after the local pre-scoring
 # log10: a candidate's window gain plus its channel cost must be at least this. Zero would mean "wins
 # on its own"; a little below zero keeps candidates that need a neighbouring swap to win.
 PRESELECT_MARGIN = -1.0
+# Observed words inside an attested n-gram of this length (with a neighbour each side) are natural.
+GATE = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +40,13 @@ class Decision:
     runner_up: tuple[str, ...] | None
 
 
-def window_score(model: kenlm.Model, left: list[str], middle: tuple[str, ...] | list[str], right: list[str]) -> float:
-    """log10 P of ``middle + right`` given ``left`` as context (no sentence boundaries implied)."""
+def window_score(model: kenlm.Model, left: list[str], middle, right: list[str], bos: bool) -> float:
+    """log10 P of ``middle + right`` given ``left`` (after a sentence start when ``bos``)."""
     state = kenlm.State()
-    model.NullContextWrite(state)
+    if bos:
+        model.BeginSentenceWrite(state)
+    else:
+        model.NullContextWrite(state)
     for w in left:
         o = kenlm.State()
         model.BaseScore(state, w, o)
@@ -54,28 +59,38 @@ def window_score(model: kenlm.Model, left: list[str], middle: tuple[str, ...] | 
     return total
 
 
+def attested(model: kenlm.Model, forms: list[str]) -> list[int]:
+    """Per position (and one for the sentence end), the longest n-gram ending there that the model knows."""
+    return [length for _, length, _ in model.full_scores(" ".join(forms), bos=True, eos=True)]
+
+
 def preselect(model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int) -> list[Candidate]:
     """Keep, per span, the few candidates that make their window more natural than the observed words.
 
-    This is the "unnatural where it stands" test: a candidate must beat the observed words in the
-    same context by the margin, so a word that fits where it stands draws no candidates at all.
+    This is the "unnatural where it stands" test. First, observed words that sit inside an n-gram the
+    corpus attests together with their neighbours are natural and draw no candidates ("northwestern
+    Syria ," is how people write). Then a candidate must beat the observed words in the same context
+    by the margin.
     """
     ctx = order - 1
     by_span: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
     for c in cands:
         by_span[(c.start, c.end)].append(c)
+    lengths = attested(model, forms) if GATE else []
     kept: list[Candidate] = []
     for (i, j), group in by_span.items():
+        if GATE and lengths[j] >= min(GATE, j - i + 2, order):
+            continue
         left = forms[max(0, i - ctx) : i]
-        if i - ctx < 0:
-            left = ["<s>", *left]
         right = forms[j : j + ctx]
-        if j + ctx > len(forms):
+        eos = j + ctx > len(forms)
+        if eos:
             right = [*right, "</s>"]
-        base = window_score(model, left, forms[i:j], right)
+        bos = i - ctx < 0
+        base = window_score(model, left, forms[i:j], right, bos)
         scored = []
         for c in group:
-            gain = window_score(model, left, c.words, right) - base
+            gain = window_score(model, left, c.words, right, bos) - base
             if gain + c.log_channel > PRESELECT_MARGIN:
                 scored.append((gain + c.log_channel, c))
         scored.sort(key=lambda x: -x[0])
