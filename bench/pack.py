@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 import zlib
@@ -156,22 +157,30 @@ def sentence_forms(text: str) -> list[str]:
 
 def collocations(pack: LanguagePack) -> dict:
     """Share of phrase pairs where the original phrase scores higher in the spun sentence."""
-    wins = total = 0
+    wins = total = skipped = 0
     misses = []
     for rec in load_jsonl(DEV / "phrase-pairs.jsonl"):
         spun_s = rec["spun_sentence"]
-        i = spun_s.find(rec["spun"])
-        if i < 0:
+        # The spun phrase as whole tokens ("on" must not match inside "contain").
+        m = re.search(r"(?<!\w)" + re.escape(rec["spun"]) + r"(?!\w)", spun_s)
+        if m is None:
+            skipped += 1
             continue
-        orig_s = spun_s[:i] + rec["original"] + spun_s[i + len(rec["spun"]):]
+        orig_s = spun_s[: m.start()] + rec["original"] + spun_s[m.end():]
         a = pack.lm.logprob(sentence_forms(orig_s), bos=True, eos=True)
         b = pack.lm.logprob(sentence_forms(spun_s), bos=True, eos=True)
         total += 1
         if a > b:
             wins += 1
-        elif len(misses) < 15:
+        else:
             misses.append({"spun": rec["spun"], "original": rec["original"], "margin": round(a - b, 2)})
-    return {"pairs": total, "original_preferred": wins, "share": round(wins / max(1, total), 4), "misses": misses}
+    return {
+        "pairs": total,
+        "skipped_not_found": skipped,
+        "original_preferred": wins,
+        "share": round(wins / max(1, total), 4),
+        "misses": misses,
+    }
 
 
 def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:

@@ -102,6 +102,19 @@ def test_lm_queries_agree_with_each_other(pack: LanguagePack) -> None:
     assert seen[-1] > unseen[-1] and seen.max() == 4
 
 
+def test_compiled_batch_scorer_matches_the_python_path(pack: LanguagePack) -> None:
+    lm = pack.lm
+    assert lm.compiled, "scripts/build-kenlm-tools.sh should have built unspin.pack._kenlm_batch"
+    words = _forms("The Foreign Ministry said the phone call between the two leaders lasted an hour")
+    ngrams = [tuple(["<s>", *words][max(0, i - 3): i + 1]) for i in range(1, len(words) + 1)]
+    ngrams += [("russian", "air", w) for w in ("power", "electricity", "qwertyuiop")]
+    ngrams += [("<s>",), ("a", "b", "c", "d", "e", "the"), ["soldiers", "were"], ("qwertyuiop", "the")]
+    fast = lm.score_ngrams(ngrams)
+    slow = lm.score_ngrams_python(ngrams)
+    assert np.allclose(fast, slow)
+    assert np.allclose(fast[: len(words)], lm.token_logprobs(words))
+
+
 def test_vocabulary_counts(pack: LanguagePack) -> None:
     text = FIXTURE.read_text()
     expected = sum(1 for t in tokenize(text) if t.kind == WORD and lm_form(t.text) == "soldiers")

@@ -4,9 +4,9 @@ KenLM's binary trie is loaded with ``mmap`` (``load_method=LAZY``), so start-up 
 the OS pages in only what queries touch. Words are expected in `unspin.tokens.lm_form` already, the
 form the corpus was counted in. Scores are log10 probabilities, KenLM's convention.
 
-Batched queries (`score_ngrams`) memoise the KenLM state of each distinct history: the engine asks
-for many candidate words in the same context, so most histories are shared and each n-gram then
-costs one ``BaseScore`` call in C++.
+Batched queries (`score_ngrams`) go through a small compiled extension (``ext/kenlm_batch.cc``, built
+by ``scripts/build-kenlm-tools.sh``) when it is present: one Python call per batch instead of one per
+word. Without it a pure-Python path gives identical scores, slower (see bench/pack.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,16 @@ from pathlib import Path
 
 import kenlm
 import numpy as np
+
+
+def _batch_module():  # -> the extension module, or None
+    """The compiled batch scorer if it was built (looked up at each model load, so a build made
+    after import, e.g. by the test fixture, is picked up)."""
+    try:
+        from . import _kenlm_batch  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _kenlm_batch
 
 __all__ = ["NgramModel"]
 
@@ -33,6 +43,13 @@ class NgramModel:
         self.model.NullContextWrite(self._null)
         self._bos = kenlm.State()
         self.model.BeginSentenceWrite(self._bos)
+        ext = _batch_module()
+        self._batch = ext.Model(str(path)) if ext is not None else None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether batched queries use the compiled extension."""
+        return self._batch is not None
 
     def __contains__(self, word: str) -> bool:
         return word in self.model
@@ -64,19 +81,38 @@ class NgramModel:
         return np.fromiter((n for _, n, _ in scores), dtype=np.int8, count=len(words) + (1 if eos else 0))
 
     def score_ngrams(self, ngrams: Sequence[Sequence[str]]) -> np.ndarray:
-        """log10 P(last | rest) for each n-gram; an n-gram starting with ``<s>`` is sentence-initial."""
+        """log10 P(last | rest) for each n-gram; an n-gram starting with ``<s>`` is sentence-initial.
+
+        Each history's KenLM state is computed once per call, and the state *after* each n-gram is
+        kept under its last ``order - 1`` words: the next n-gram of a sliding window (or any n-gram
+        continuing this one) then starts from it, so most n-grams cost a single ``BaseScore``.
+        """
+        if self._batch is not None:
+            out = np.empty(len(ngrams), dtype=np.float64)
+            self._batch.score_ngrams(ngrams, out)
+            return out
+        return self.score_ngrams_python(ngrams)
+
+    def score_ngrams_python(self, ngrams: Sequence[Sequence[str]]) -> np.ndarray:
+        """`score_ngrams` without the compiled extension (the reference the extension is tested against)."""
         m = self.model
         base = m.BaseScore
+        keep = self.order - 1
         out = np.empty(len(ngrams), dtype=np.float64)
         cache: dict[tuple[str, ...], kenlm.State] = {}
-        tmp = kenlm.State()
+        state_cls = kenlm.State
         for i, ng in enumerate(ngrams):
-            hist = tuple(ng[:-1])
+            ng = tuple(ng)
+            if len(ng) > self.order:
+                ng = ng[-self.order:]
+            hist = ng[:-1]
             st = cache.get(hist)
             if st is None:
                 st = self._state(hist)
                 cache[hist] = st
-            out[i] = base(st, ng[-1], tmp)
+            nxt = state_cls()
+            out[i] = base(st, ng[-1], nxt)
+            cache[ng[-keep:] if len(ng) > keep else ng] = nxt
         return out
 
     def _state(self, hist: tuple[str, ...]) -> kenlm.State:

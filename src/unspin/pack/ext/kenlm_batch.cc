@@ -1,0 +1,182 @@
+// Batched n-gram scoring over a KenLM binary, for unspin's language pack.
+//
+// Why: from Python, each KenLM lookup costs a Python->Cython call, a str->bytes conversion and a
+// vocabulary hash per word; scoring one n-gram of order 4 from scratch takes four of them. Here a
+// whole batch crosses the boundary once: words are mapped to vocabulary ids once per distinct
+// string, and each n-gram is scored by KenLM's C++ directly. Built by scripts/build-kenlm-tools.sh
+// from the kenlm sources; unspin falls back to the pure-Python path when it is absent.
+//
+// API (module unspin.pack._kenlm_batch):
+//   Model(path)                       open a KenLM binary (mmap, lazy)
+//   Model.score_ngrams(ngrams, out)   ngrams: sequence of sequences of str; out: writable float64
+//                                     buffer of len(ngrams); writes log10 P(last | rest). An n-gram
+//                                     starting with "<s>" starts from the sentence-begin state.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "lm/model.hh"
+#include "lm/state.hh"
+#include "lm/virtual_interface.hh"
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+struct ModelObject {
+  PyObject_HEAD
+  lm::base::Model *model;
+  unsigned char order;
+};
+
+void Model_dealloc(ModelObject *self) {
+  delete self->model;
+  Py_TYPE(self)->tp_free(reinterpret_cast<PyObject *>(self));
+}
+
+int Model_init(ModelObject *self, PyObject *args, PyObject *) {
+  const char *path;
+  if (!PyArg_ParseTuple(args, "s", &path)) return -1;
+  try {
+    lm::ngram::Config config;
+    config.load_method = util::LAZY;
+    config.messages = nullptr;
+    self->model = lm::ngram::LoadVirtual(path, config);
+    self->order = self->model->Order();
+  } catch (const std::exception &e) {
+    PyErr_SetString(PyExc_OSError, e.what());
+    return -1;
+  }
+  return 0;
+}
+
+PyObject *Model_score_ngrams(ModelObject *self, PyObject *args) {
+  PyObject *seq_obj;
+  Py_buffer out;
+  if (!PyArg_ParseTuple(args, "Ow*", &seq_obj, &out)) return nullptr;
+  std::unique_ptr<Py_buffer, void (*)(Py_buffer *)> out_guard(&out, PyBuffer_Release);
+  PyObject *seq = PySequence_Fast(seq_obj, "ngrams must be a sequence");
+  if (!seq) return nullptr;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  if (out.len < static_cast<Py_ssize_t>(n * sizeof(double))) {
+    Py_DECREF(seq);
+    PyErr_SetString(PyExc_ValueError, "output buffer too small");
+    return nullptr;
+  }
+  double *dst = static_cast<double *>(out.buf);
+  const lm::base::Vocabulary &vocab = self->model->BaseVocabulary();
+  const lm::WordIndex bos = vocab.BeginSentence();
+  // Word ids by the identity of the Python string: a batch repeats the same few thousand words.
+  std::unordered_map<PyObject *, lm::WordIndex> ids;
+  ids.reserve(4096);
+  std::vector<lm::WordIndex> words, hist, prev_hist, out_ctx;
+  lm::ngram::State prev_hist_state, out_state;
+  bool have_prev = false, prev_flag = false, out_flag = false;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+    // Ids are cached by string identity only while the strings are owned by the caller's
+    // tuples/lists (alive for the whole call); other sequences may hand out temporaries.
+    const bool cacheable = PyTuple_Check(item) || PyList_Check(item);
+    PyObject *ng = PySequence_Fast(item, "each n-gram must be a sequence");
+    if (!ng) { Py_DECREF(seq); return nullptr; }
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(ng);
+    words.clear();
+    for (Py_ssize_t j = 0; j < k; ++j) {
+      PyObject *w = PySequence_Fast_GET_ITEM(ng, j);
+      if (cacheable) {
+        auto it = ids.find(w);
+        if (it != ids.end()) { words.push_back(it->second); continue; }
+      }
+      Py_ssize_t len;
+      const char *s = PyUnicode_AsUTF8AndSize(w, &len);
+      if (!s) { Py_DECREF(ng); Py_DECREF(seq); return nullptr; }
+      lm::WordIndex id = vocab.Index(StringPiece(s, len));
+      if (cacheable) ids.emplace(w, id);
+      words.push_back(id);
+    }
+    Py_DECREF(ng);
+    if (words.empty()) { dst[i] = 0.0; continue; }
+    size_t start = 0;
+    const size_t last = words.size() - 1;
+    bool sentence_start = words[0] == bos;
+    if (sentence_start) start = 1;
+    // Only the last order-1 words of the history matter.
+    if (last - start > static_cast<size_t>(self->order - 1)) {
+      start = last - (self->order - 1);
+      sentence_start = false;
+    }
+    hist.assign(words.begin() + start, words.begin() + last);
+    // The history's state: reuse the previous n-gram's history state (candidates in one context)
+    // or its output state (sliding windows), else score the history from scratch.
+    const lm::ngram::State *from;
+    if (have_prev && sentence_start == prev_flag && hist == prev_hist) {
+      from = &prev_hist_state;
+    } else if (have_prev && sentence_start == out_flag && hist == out_ctx) {
+      prev_hist_state = out_state;
+      from = &prev_hist_state;
+    } else {
+      lm::ngram::State tmp[2];
+      int cur = 0;
+      if (sentence_start) self->model->BeginSentenceWrite(&tmp[cur]);
+      else self->model->NullContextWrite(&tmp[cur]);
+      for (size_t j = start; j < last; ++j) {
+        self->model->BaseScore(&tmp[cur], words[j], &tmp[1 - cur]);
+        cur = 1 - cur;
+      }
+      prev_hist_state = tmp[cur];
+      from = &prev_hist_state;
+    }
+    prev_flag = sentence_start;
+    prev_hist = hist;
+    dst[i] = self->model->BaseScore(from, words[last], &out_state);
+    out_ctx = hist;
+    out_ctx.push_back(words[last]);
+    out_flag = sentence_start;
+    if (out_ctx.size() > static_cast<size_t>(self->order - 1)) {
+      out_ctx.erase(out_ctx.begin(), out_ctx.end() - (self->order - 1));
+      out_flag = false;
+    }
+    have_prev = true;
+  }
+  Py_DECREF(seq);
+  Py_RETURN_NONE;
+}
+
+PyObject *Model_order(ModelObject *self, void *) { return PyLong_FromLong(self->order); }
+
+PyMethodDef Model_methods[] = {
+    {"score_ngrams", reinterpret_cast<PyCFunction>(Model_score_ngrams), METH_VARARGS,
+     "score_ngrams(ngrams, out): write log10 P(last | rest) of each n-gram into the float64 buffer out"},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyGetSetDef Model_getset[] = {{"order", reinterpret_cast<getter>(Model_order), nullptr, "n-gram order", nullptr},
+                              {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+PyTypeObject ModelType = {PyVarObject_HEAD_INIT(nullptr, 0)};
+
+PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_kenlm_batch", "Batched KenLM n-gram scoring.", -1, nullptr};
+
+}  // namespace
+
+PyMODINIT_FUNC PyInit__kenlm_batch(void) {
+  ModelType.tp_name = "unspin.pack._kenlm_batch.Model";
+  ModelType.tp_basicsize = sizeof(ModelObject);
+  ModelType.tp_flags = Py_TPFLAGS_DEFAULT;
+  ModelType.tp_new = PyType_GenericNew;
+  ModelType.tp_init = reinterpret_cast<initproc>(Model_init);
+  ModelType.tp_dealloc = reinterpret_cast<destructor>(Model_dealloc);
+  ModelType.tp_methods = Model_methods;
+  ModelType.tp_getset = Model_getset;
+  if (PyType_Ready(&ModelType) < 0) return nullptr;
+  PyObject *m = PyModule_Create(&module_def);
+  if (!m) return nullptr;
+  Py_INCREF(&ModelType);
+  if (PyModule_AddObject(m, "Model", reinterpret_cast<PyObject *>(&ModelType)) < 0) {
+    Py_DECREF(&ModelType);
+    Py_DECREF(m);
+    return nullptr;
+  }
+  return m;
+}
