@@ -187,15 +187,10 @@ def build_lm(
         cmd.append("--discount_fallback")
     log("lm", " ".join(cmd[1:]) + f" < {len(texts)} sentence file(s)")
     t0 = time.perf_counter()
-    with open(arpa, "wb") as fout, open(work / "lmplz.log", "wb") as ferr:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=fout, stderr=ferr)
-        assert proc.stdin is not None
-        for t in texts:
-            with open(t, "rb") as f:
-                shutil.copyfileobj(f, proc.stdin, 1 << 22)
-        proc.stdin.close()
-        if proc.wait() != 0:
-            raise RuntimeError(f"lmplz failed, see {work / 'lmplz.log'}")
+    if _arpa_complete(arpa):
+        log("lm", f"reusing {arpa}")
+    else:
+        _run_lmplz(cmd, texts, arpa, work / f"lmplz-{tag}.log")
     covered = sum(c for _, c in token_counts.most_common(kept))
     counts = _arpa_counts(arpa)
     log("lm", f"ARPA in {time.perf_counter() - t0:.0f}s: " + ", ".join(f"{n}-grams {c:,}" for n, c in counts.items()))
@@ -216,6 +211,26 @@ def build_lm(
         "binary": "trie -q 8 -b 8 -a 22",
         "file": "lm.bin",
     }
+
+
+def _run_lmplz(cmd: list[str], texts: list[Path], arpa: Path, log_path: Path) -> None:
+    partial = arpa.with_suffix(".partial")
+    with open(partial, "wb") as fout, open(log_path, "wb") as ferr:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=fout, stderr=ferr)
+        assert proc.stdin is not None
+        for t in texts:
+            with open(t, "rb") as f:
+                shutil.copyfileobj(f, proc.stdin, 1 << 22)
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise RuntimeError(f"lmplz failed, see {log_path}")
+    partial.rename(arpa)
+
+
+def _arpa_complete(arpa: Path) -> bool:
+    """An ARPA file from an earlier run with the same settings (written under its final name only
+    when lmplz succeeded)."""
+    return arpa.is_file() and arpa.stat().st_size > 0
 
 
 def _arpa_counts(arpa: Path) -> dict[int, int]:
@@ -245,7 +260,7 @@ def build_pack(
     work: Path | None = None,
     order: int = 4,
     prune: list[int] | None = None,
-    min_count: int = 2,
+    min_count: int = 5,
     vector_words: int = 80000,
     lm_vocab: int = 200000,
     workers: int = 2,

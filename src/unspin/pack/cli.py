@@ -31,9 +31,9 @@ def pack() -> None:
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep intermediate files here and reuse them on the next run (default: a temporary folder).")
 @click.option("--order", default=4, show_default=True, help="N-gram order.")
-@click.option("--prune", default="0 1 2 3", show_default=True,
+@click.option("--prune", default="0 3 4 6", show_default=True,
               help="lmplz count thresholds per order (n-grams seen at most this often are pruned).")
-@click.option("--min-count", default=2, show_default=True, help="Vocabulary: drop words seen fewer times.")
+@click.option("--min-count", default=5, show_default=True, help="Vocabulary: drop words seen fewer times.")
 @click.option("--vector-words", default=80000, show_default=True, help="Keep vectors for this many frequent words.")
 @click.option("--lm-vocab", default=200000, show_default=True,
               help="LM vocabulary: the most frequent tokens kept (rarer ones score as <unk>); 0 = all.")
@@ -94,3 +94,7 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
     width = max(len(k) for k, _ in rows)
     for k, val in rows:
         click.echo(f"{k:<{width}}  {val}")
+
+
+if __name__ == "__main__":  # python -m unspin.pack.cli build ... (also attached to `unspin pack`)
+    pack()
