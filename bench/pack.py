@@ -9,8 +9,10 @@ Prints one JSON object (stdout) and a one-line summary (stderr). Measured in one
   (baseline, queried through pocketsphinx's own ``NGramModel.prob``);
 - the collocation test on phrase-pairs.jsonl: does the pack score the source's phrase higher than the
   spinner's in the spun sentence;
-- load time, lookups per second (batched ``score_ngrams``, and per-sentence ``token_logprobs``),
-  resident memory, size on disk and in git (zlib, as git stores blobs).
+- load time, lookups per second (batched ``score_ngrams`` in three patterns: sliding windows over
+  sentences, the same n-grams shuffled (worst case), and 50 candidate words per context (the
+  engine's pattern); the pure-Python path; per-sentence ``token_logprobs``), resident memory (whole
+  process, and the pack's mapped files), size on disk and in git (zlib, as git stores blobs).
 
 Comparable perplexity. The models differ in vocabulary (pack: 200 k most frequent lm_form tokens,
 with punctuation and digits as 0; pocketsphinx: 72 k lower-case words, no punctuation, possessives
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import random
 import re
 import sys
 import time
@@ -41,6 +44,21 @@ from unspin.pack.corpus import HELD_OUT_COUNT, held_out_articles
 from unspin.tokens import WORD, lm_form, sentences, tokenize
 
 PS_LM = REPO / ".cache" / "pack-sources" / "pocketsphinx" / "pocketsphinx" / "model" / "en-us" / "en-us.lm.bin"
+
+
+def mapped_rss_mb(directory: Path) -> float:
+    """Resident memory of the pack's memory-mapped files (from /proc/self/smaps)."""
+    total = 0
+    inside = False
+    prefix = str(directory.resolve())
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if parts and "-" in parts[0] and len(parts) >= 5 and not parts[0].endswith(":"):
+                inside = len(parts) >= 6 and parts[5].startswith(prefix)
+            elif inside and parts and parts[0] == "Rss:":
+                total += int(parts[1])
+    return total / 1024
 
 
 def rss_mb() -> float:
@@ -155,9 +173,36 @@ def sentence_forms(text: str) -> list[str]:
     return [lm_form(t.text) for t in tokenize(text)]
 
 
-def collocations(pack: LanguagePack) -> dict:
-    """Share of phrase pairs where the original phrase scores higher in the spun sentence."""
+def ps_sentence_logprob(text: str, ps: Pocketsphinx) -> float | None:
+    """pocketsphinx's log10 probability of a sentence's words (None if it does not know one)."""
+    words: list[str] = []
+    for t in tokenize(text):
+        if t.kind != WORD:
+            continue
+        f = lm_form(t.text)
+        if f == "'s" and words and ps.known(words[-1] + "'s"):
+            words[-1] += "'s"
+        else:
+            words.append(f)
+    if not all(ps.known(w) for w in words):
+        return None
+    hist = ["<s>"]
+    total = 0.0
+    for w in [*words, "</s>"]:
+        total += ps.prob(w, hist)
+        hist.append(w)
+    return total
+
+
+def collocations(pack: LanguagePack, ps: Pocketsphinx) -> dict:
+    """Share of phrase pairs where the original phrase scores higher in the spun sentence.
+
+    The same test is run with pocketsphinx on the pairs whose words it all knows, beside the pack's
+    share on that same subset, and each miss is tagged with whether the original is the rarer term in
+    the pack's vocabulary (an n-gram model's prior then favours the spun word).
+    """
     wins = total = skipped = 0
+    ps_n = ps_wins = pack_wins_on_ps_subset = rarer = 0
     misses = []
     for rec in load_jsonl(DEV / "phrase-pairs.jsonl"):
         spun_s = rec["spun_sentence"]
@@ -170,15 +215,30 @@ def collocations(pack: LanguagePack) -> dict:
         a = pack.lm.logprob(sentence_forms(orig_s), bos=True, eos=True)
         b = pack.lm.logprob(sentence_forms(spun_s), bos=True, eos=True)
         total += 1
-        if a > b:
-            wins += 1
-        else:
-            misses.append({"spun": rec["spun"], "original": rec["original"], "margin": round(a - b, 2)})
+        win = a > b
+        wins += win
+        pa, pb = ps_sentence_logprob(orig_s, ps), ps_sentence_logprob(spun_s, ps)
+        if pa is not None and pb is not None:
+            ps_n += 1
+            ps_wins += pa > pb
+            pack_wins_on_ps_subset += win
+        if not win:
+            o_count = min((pack.vocab.count(w) for w in sentence_forms(rec["original"])), default=0)
+            s_count = min((pack.vocab.count(w) for w in sentence_forms(rec["spun"])), default=0)
+            rarer += o_count < s_count
+            misses.append({"spun": rec["spun"], "original": rec["original"], "margin": round(a - b, 2),
+                           "original_rarer": o_count < s_count})
     return {
         "pairs": total,
         "skipped_not_found": skipped,
         "original_preferred": wins,
         "share": round(wins / max(1, total), 4),
+        "misses_where_original_is_rarer": rarer,
+        "pocketsphinx_subset": {
+            "pairs": ps_n,
+            "share_pocketsphinx": round(ps_wins / max(1, ps_n), 4),
+            "share_pack": round(pack_wins_on_ps_subset / max(1, ps_n), 4),
+        },
         "misses": misses,
     }
 
@@ -186,16 +246,26 @@ def collocations(pack: LanguagePack) -> dict:
 def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
     lm = pack.lm
     order = lm.order
-    # Realistic batch: every n-gram of held-out sentences (distinct histories, the hard case) ...
+    # Every n-gram of held-out sentences, in order (sliding windows: each history is new) ...
     ngrams = []
     for f in sents:
         f = ["<s>", *f]
         for i in range(1, len(f)):
             ngrams.append(tuple(f[max(0, i - order + 1): i + 1]))
     ngrams = ngrams[:400_000]
+    lm.score_ngrams(ngrams[:50_000])  # warm the page cache the way a running engine would be
     t = time.perf_counter()
     lm.score_ngrams(ngrams)
     distinct = len(ngrams) / (time.perf_counter() - t)
+    # Worst case: the same n-grams in random order (no history shared with the previous n-gram).
+    shuffled = list(ngrams)
+    random.Random(0).shuffle(shuffled)
+    t = time.perf_counter()
+    lm.score_ngrams(shuffled)
+    shuffled_rate = len(shuffled) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    lm.score_ngrams_python(ngrams[:100_000])
+    python_rate = min(len(ngrams), 100_000) / (time.perf_counter() - t)
     # ... and the engine's pattern: 50 candidate words in each context.
     cands = [w for w, _ in zip(("the", "power", "force", "call", "contact", "people", "men", "soldiers", "troops",
                                 "said", "told", "ministry", "government", "forces", "air", "left", "departed",
@@ -216,10 +286,13 @@ def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
         ntok += len(f) + 1
     per_sentence = ntok / (time.perf_counter() - t)
     return {
-        "score_ngrams_distinct_histories_per_s": round(distinct),
-        "score_ngrams_shared_histories_per_s": round(shared),
+        "compiled_extension": lm.compiled,
+        "score_ngrams_sliding_windows_per_s": round(distinct),
+        "score_ngrams_shuffled_per_s": round(shuffled_rate),
+        "score_ngrams_pure_python_per_s": round(python_rate),
+        "score_ngrams_shared_context_per_s": round(shared),
         "token_logprobs_tokens_per_s": round(per_sentence),
-        "batch_sizes": {"distinct": len(ngrams), "shared": len(batch)},
+        "batch_sizes": {"sliding_windows": len(ngrams), "shared_context": len(batch)},
     }
 
 
@@ -252,7 +325,6 @@ def main() -> None:
     sents = [s for s in sents if s]
 
     spd = speed(pack, sents)
-    coll = collocations(pack)
     # Touch the other parts the way the engine does, then take the pack's resident memory.
     for w in ("troopers", "departed", "people", "face", "power", "phone call"):
         pack.thesaurus.sources(w)
@@ -261,8 +333,10 @@ def main() -> None:
     if not PS_LM.is_file():
         sys.exit(f"bench: {PS_LM} missing: run scripts/fetch-pack-sources.sh")
     ps = Pocketsphinx(PS_LM)
+    coll = collocations(pack, ps)
     held = perplexities([a["text"] for a in articles], pack, ps)
     rss_pack = rss_mb()
+    mapped = mapped_rss_mb(path)
     cn = perplexities(news, pack, ps)
 
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -283,7 +357,8 @@ def main() -> None:
             "python_before_load": round(rss0, 1),
             "after_load": round(rss_loaded, 1),
             "after_queries_pack_only": round(rss_pack, 1),
-            "pack_increment": round(rss_pack - rss0, 1),
+            "pack_files_mapped": round(mapped, 1),
+            "note": "after_queries includes the bench's own data (2,000 articles as Python objects)",
         },
         "size_bytes": {"disk": size, "git_zlib": git_size(path)},
     }
@@ -292,18 +367,18 @@ def main() -> None:
         "beats_pocketsphinx_news": cn["perplexity_pack"] < cn["perplexity_pocketsphinx"],
         "collocation_95": coll["share"] >= 0.95,
         "load_1s": load_s <= 1.0,
-        "memory_1gb": rss_pack - rss0 <= 1024,
-        "speed_1m_per_s": max(spd["score_ngrams_distinct_histories_per_s"],
-                              spd["score_ngrams_shared_histories_per_s"]) >= 1e6,
+        "memory_1gb": rss_pack <= 1024,
+        "speed_1m_per_s": max(spd["score_ngrams_sliding_windows_per_s"],
+                              spd["score_ngrams_shared_context_per_s"]) >= 1e6,
         "size_64mb_git": result["size_bytes"]["git_zlib"] <= 64 * 2**20,
     }
     result["targets"] = ok
     summary = (
         f"pack: ppl wiki {held['perplexity_pack']} vs ps {held['perplexity_pocketsphinx']}, "
         f"news {cn['perplexity_pack']} vs ps {cn['perplexity_pocketsphinx']}; "
-        f"collocations {coll['share']:.1%}; load {load_s:.2f}s; rss +{rss_pack - rss0:.0f} MB; "
-        f"{spd['score_ngrams_distinct_histories_per_s'] / 1e6:.2f}"
-        f"/{spd['score_ngrams_shared_histories_per_s'] / 1e6:.2f} M n-grams/s; "
+        f"collocations {coll['share']:.1%}; load {load_s:.2f}s; rss {rss_pack:.0f} MB; "
+        f"{spd['score_ngrams_sliding_windows_per_s'] / 1e6:.2f}"
+        f"/{spd['score_ngrams_shared_context_per_s'] / 1e6:.2f} M n-grams/s; "
         f"{result['size_bytes']['git_zlib'] / 2**20:.1f} MiB in git; "
         f"targets {'all met' if all(ok.values()) else 'MISSED: ' + ', '.join(k for k, v in ok.items() if not v)}"
     )
