@@ -51,6 +51,6 @@ class LanguagePack:
             manifest=manifest,
             lm=NgramModel(p / "lm.bin"),
             vocab=Vocabulary(p / "vocab"),
-            thesaurus=Thesaurus(p / "thesaurus"),
+            thesaurus=Thesaurus(p / "thesaurus", manifest["thesaurus"]["max_phrase_words"]),
             vectors=Vectors(p / "vectors"),
         )

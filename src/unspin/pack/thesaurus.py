@@ -185,7 +185,7 @@ def _inflect_term(term: str, upos: str, tag: str) -> str | None:
 class Thesaurus:
     """Query side of the graph; see the module docstring."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, max_phrase_words: int = MAX_PHRASE_WORDS) -> None:
         self.table = StringTable(load_array(directory / "terms.npy"))
         self.term_pos = load_array(directory / "term_pos.npy")
         self._g = {
@@ -196,7 +196,8 @@ class Thesaurus:
             )
             for name in ("fwd", "rev")
         }
-        self.max_phrase_words = max(MAX_PHRASE_WORDS, 1)
+        #: Longest term in words: how far the engine must look for a multi-word source or target.
+        self.max_phrase_words = max(max_phrase_words, 1)
         self._synonyms = lru_cache(maxsize=65536)(self._lookup_fwd)
         self._sources = lru_cache(maxsize=65536)(self._lookup_rev)
 
