@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEV, REPO, emit, load_jsonl, require_shared
 from unspin.pack import LanguagePack, default_pack_path
 from unspin.pack.corpus import HELD_OUT_COUNT, held_out_articles
+from unspin.pack.thesaurus import term_key
 from unspin.tokens import WORD, lm_form, sentences, tokenize
 
 PS_LM = REPO / ".cache" / "pack-sources" / "pocketsphinx" / "pocketsphinx" / "model" / "en-us" / "en-us.lm.bin"
@@ -243,6 +244,22 @@ def collocations(pack: LanguagePack, ps: Pocketsphinx) -> dict:
     }
 
 
+def thesaurus_recall(pack: LanguagePack) -> dict:
+    """For single-word phrase pairs: is the original among sources(spun) (the reverse channel), or
+    among sources ∪ synonyms (if the engine treats the relation as symmetric)?"""
+    n = rev = either = 0
+    for rec in load_jsonl(DEV / "phrase-pairs.jsonl"):
+        s, o = term_key(rec["spun"]), term_key(rec["original"])
+        if " " in s or " " in o:
+            continue
+        n += 1
+        src = {t for t, _ in pack.thesaurus.sources(s)}
+        rev += o in src
+        either += o in src or o in {t for t, _ in pack.thesaurus.synonyms(s)}
+    return {"single_word_pairs": n, "original_in_sources": round(rev / max(1, n), 4),
+            "original_in_sources_or_synonyms": round(either / max(1, n), 4)}
+
+
 def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
     lm = pack.lm
     order = lm.order
@@ -351,6 +368,7 @@ def main() -> None:
             "units that either model maps to <unk> are excluded from both; see bench/pack.py docstring",
         },
         "collocation": coll,
+        "thesaurus_recall": thesaurus_recall(pack),
         "speed": spd,
         "load_seconds": round(load_s, 4),
         "resident_memory_mb": {
