@@ -175,7 +175,11 @@ def test_held_out_split_is_the_tail_of_the_last_shard(tmp_path: Path) -> None:
 def test_real_held_out_set() -> None:
     held = held_out_articles()
     assert len(held) == 2000
-    assert corpus_shards()[-1].name == "enwiki-08.jsonl.xz"
+    last = corpus_shards()[-1]
+    assert last.name == "enwiki-08.jsonl.xz"
+    train_ids = [a["id"] for a in training_articles(last)]
+    assert not set(train_ids) & {a["id"] for a in held}
+    assert len(train_ids) + len(held) == sum(1 for _ in corpus_mod.read_articles(last))
 
 
 DEFAULT = default_pack_path()
