@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, emit, require_shared
@@ -30,31 +31,23 @@ TARGET_FPR = 0.005
 OUT = REPO / "src" / "unspin" / "data" / "calibration.json"
 
 
-def fit_logistic(xs: list[float], ys: list[int], iters: int = 50) -> tuple[float, float]:
-    """1-D logistic regression by Newton's method (with a tiny ridge for separable data)."""
-    a, b = 0.0, 0.0
+def fit_logistic(xs: np.ndarray, ys: np.ndarray, iters: int = 100) -> tuple[np.ndarray, float]:
+    """Logistic regression by Newton steps, weights kept non-negative (the score must be monotone in
+    every piece of evidence) and a small ridge so separable data still gives finite weights."""
+    n, k = xs.shape
+    x = np.hstack([xs, np.ones((n, 1))])
+    w = np.zeros(k + 1)
+    ridge = np.diag([1e-2] * k + [1e-6])
     for _ in range(iters):
-        ga = gb = haa = hab = hbb = 0.0
-        for x, y in zip(xs, ys, strict=True):
-            p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * x + b))))
-            ga += (p - y) * x
-            gb += p - y
-            w = p * (1 - p)
-            haa += w * x * x
-            hab += w * x
-            hbb += w
-        ga += 1e-3 * a
-        haa += 1e-3
-        hbb += 1e-6
-        det = haa * hbb - hab * hab
-        if det <= 0:
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60, 60)))
+        grad = x.T @ (p - ys) + ridge @ w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hess, grad)
+        w = w - step
+        w[:k] = np.maximum(w[:k], 0.0)
+        if np.abs(step).sum() < 1e-9:
             break
-        da = (hbb * ga - hab * gb) / det
-        db = (haa * gb - hab * ga) / det
-        a, b = a - da, b - db
-        if abs(da) + abs(db) < 1e-9:
-            break
-    return a, b
+    return w[:k], float(w[k])
 
 
 def main() -> None:
@@ -75,22 +68,33 @@ def main() -> None:
     calibration = {}
     for mode in ("full", "fast"):
         fast = mode == "fast"
-        neg = [check(d, pack, fast=fast).stats["evidence"] for d in docs]
-        pos = [check(d, pack, fast=fast).stats["evidence"] for d in spun_docs]
-        a, b = fit_logistic(neg + pos, [0] * len(neg) + [1] * len(pos))
-        if a <= 0:
-            raise SystemExit(f"{mode}: evidence does not separate spun from clean (a={a:.3f}); not writing")
 
-        def score(x: float, a: float = a, b: float = b) -> float:
-            return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * x + b))))
+        def features(text: str, fast: bool = fast) -> list[float]:
+            stats = check(text, pack, fast=fast).stats
+            return [stats["screen"]] if fast else [stats["evidence"], stats["screen"]]
 
-        neg_scores = sorted((score(x) for x in neg), reverse=True)
+        neg = np.array([features(d) for d in docs])
+        pos = np.array([features(d) for d in spun_docs])
+        print(f"{mode}: clean mean {neg.mean(axis=0)}, spun mean {pos.mean(axis=0)}", file=sys.stderr)
+        weights, bias = fit_logistic(np.vstack([neg, pos]), np.array([0] * len(neg) + [1] * len(pos)))
+        if not weights.any():
+            raise SystemExit(f"{mode}: evidence does not separate spun from clean; not writing")
+
+        def score(f: np.ndarray, weights: np.ndarray = weights, bias: float = bias) -> np.ndarray:
+            return 1.0 / (1.0 + np.exp(-np.clip(f @ weights + bias, -60, 60)))
+
+        neg_scores = np.sort(score(neg))[::-1]
         k = int(TARGET_FPR * len(neg_scores))
-        threshold = min(0.999999, neg_scores[k] + 1e-6) if k < len(neg_scores) else 0.5
+        threshold = float(min(0.999999, neg_scores[k] + 1e-6)) if k < len(neg_scores) else 0.5
         threshold = max(threshold, 0.5)  # never call a text spun at odds below even
-        recall = sum(score(x) >= threshold for x in pos) / len(pos)
-        fpr = sum(score(x) >= threshold for x in neg) / len(neg)
-        calibration[mode] = {"a": round(a, 6), "b": round(b, 6), "threshold": round(threshold, 6)}
+        recall = float((score(pos) >= threshold).mean())
+        fpr = float((score(neg) >= threshold).mean())
+        calibration[mode] = {
+            "weights": [round(float(w), 6) for w in weights],
+            "bias": round(bias, 6),
+            "threshold": round(threshold, 6),
+            "features": ["screen"] if fast else ["evidence", "screen"],
+        }
         result[mode] = {**calibration[mode], "calibration_recall": round(recall, 4), "calibration_fpr": round(fpr, 4)}
     calibration["fitted_on"] = (
         f"{len(docs)} clean held-out Wikipedia excerpts (calibration half) and their spun copies "
@@ -100,7 +104,7 @@ def main() -> None:
     OUT.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
     emit(
         result,
-        f"calibrate: full a={result['full']['a']} t={result['full']['threshold']} "
+        f"calibrate: full w={result['full']['weights']} t={result['full']['threshold']} "
         f"recall {result['full']['calibration_recall']}; fast t={result['fast']['threshold']} "
         f"recall {result['fast']['calibration_recall']} → {OUT.relative_to(REPO)}",
     )

@@ -104,8 +104,10 @@ def synthetic(pack, docs: list[str], clean_scores: list[float], threshold: float
         for rate in rates:
             tot = {"tp": 0, "fp": 0, "fn": 0, "swaps": 0, "restored_right": 0, "restored_wrong": 0}
             scores = []
+            achieved = []
             for text in docs:
                 sp = spin(text, table, rate, rng, pack, phrase_originals=style == "phrase")
+                achieved.append(sp.rate)
                 rep = check(sp.text, pack).to_dict()
                 scores.append(rep["score"])
                 g = gold_span_score(sp.text, sp.swaps, rep["spans"])
@@ -116,6 +118,7 @@ def synthetic(pack, docs: list[str], clean_scores: list[float], threshold: float
             restored = tot["restored_right"] + tot["restored_wrong"]
             out[f"{style}@{rate}"] = {
                 "docs": len(docs),
+                "achieved_rate": round(sum(achieved) / len(achieved), 4),
                 "token_precision": round(p, 4),
                 "token_recall": round(r, 4),
                 "token_f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,

@@ -55,6 +55,7 @@ class Spun:
     source: str
     swaps: list[tuple[int, int, str]] = field(default_factory=list)
     eligible: int = 0
+    rate: float = 0.0  # share of content words actually swapped
 
 
 # --- MyThes, for the held-out style -----------------------------------------------------------------
@@ -73,7 +74,8 @@ def _mythes_path() -> Path:
 
 @lru_cache(maxsize=1)
 def mythes() -> dict[str, list[str]]:
-    """MyThes entries: lower-case term → synonyms (without the "(generic term)"-style relations)."""
+    """MyThes entries: lower-case term → synonyms as written (no "(generic term)"-style relations, no
+    names: "Menachem Begin" is not a synonym of "begin")."""
     table: dict[str, list[str]] = {}
     with _mythes_path().open(encoding="utf-8") as fh:
         fh.readline()
@@ -85,7 +87,7 @@ def mythes() -> dict[str, list[str]]:
                 continue
             syns = [s for s in line.split("|")[1:] if "(" not in s and s.lower() != term]
             if term is not None:
-                table.setdefault(term, []).extend(s.lower() for s in syns if re.fullmatch(r"[a-z][a-z' -]*", s.lower()))
+                table.setdefault(term, []).extend(s for s in syns if re.fullmatch(r"[a-z][a-z' -]*", s))
     return table
 
 
@@ -125,7 +127,10 @@ class UnseenTable:
         out = []
         for syn in self.table.get(lemma, []):
             form = _inflect(syn, tag)
-            if form != word and form not in known and syn not in known:
+            if form == word or form in known or syn in known:
+                continue
+            # A real spinner writes real words: every word must be one the corpus uses.
+            if all(self.pack.vocab.count(w) >= 20 for w in form.split()):
                 out.append(form)
         return out
 
@@ -156,34 +161,48 @@ def table_for(style: str, pack):
     raise ValueError(f"unknown style {style!r}")
 
 
+def _content_word(tok) -> bool:
+    return (
+        tok.kind == WORD
+        and tok.text.isalpha()
+        and tok.text.islower()
+        and len(tok.text) >= 3
+        and (tok.text not in STOPWORDS)
+    )
+
+
 def spin(text: str, table, rate: float, rng: random.Random, pack=None, phrase_originals: bool = False) -> Spun:
-    """Swap a share ``rate`` of the eligible words of ``text``."""
+    """Swap about ``rate`` of the content words of ``text`` (lower-case non-function words).
+
+    Only words the table has a replacement for can be swapped, so each of those is swapped with
+    probability ``rate * content / eligible`` (at most 1): a table that covers few words still spins
+    at the stated rate where it can, and ``Spun.rate`` says what share was reached.
+    """
     tokens = tokenize(text)
-    plan: list[tuple[int, int, str]] = []  # (start, end, replacement) over the source
-    eligible = 0
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
+    options: list[tuple[int, int, list[str]]] = []  # (start char, end char, replacements)
+    content = 0
+    for i, tok in enumerate(tokens):
+        if not _content_word(tok):
+            continue
+        content += 1
         # Phrase originals: a two-word term of the pack's thesaurus replaced as a whole.
         if phrase_originals and pack is not None and i + 1 < len(tokens):
             nxt = tokens[i + 1]
-            if tok.kind == nxt.kind == WORD and nxt.start == tok.end + 1 and tok.text.islower() and nxt.text.islower():
+            if nxt.kind == WORD and nxt.start == tok.end + 1 and nxt.text.islower():
                 two = f"{tok.text} {nxt.text}"
                 opts = [t for t, _ in pack.thesaurus.synonyms(two) if t != two and re.fullmatch(r"[a-z][a-z' -]*", t)]
                 if opts:
-                    eligible += 1
-                    if rng.random() < rate:
-                        plan.append((tok.start, nxt.end, rng.choice(opts)))
-                        i += 2
-                        continue
-        if tok.kind == WORD and tok.text.isalpha() and tok.text.islower() and len(tok.text) >= 3:
-            if tok.text not in STOPWORDS:
-                opts = table.choices(tok.text)
-                if opts:
-                    eligible += 1
-                    if rng.random() < rate:
-                        plan.append((tok.start, tok.end, rng.choice(opts)))
-        i += 1
+                    options.append((tok.start, nxt.end, opts))
+        opts = table.choices(tok.text)
+        if opts:
+            options.append((tok.start, tok.end, opts))
+    p_swap = min(1.0, rate * content / len(options)) if options else 0.0
+    plan: list[tuple[int, int, str]] = []
+    for start, end, opts in options:
+        if plan and start < plan[-1][1]:
+            continue  # overlaps a phrase already swapped
+        if rng.random() < p_swap:
+            plan.append((start, end, rng.choice(opts)))
     out: list[str] = []
     swaps: list[tuple[int, int, str]] = []
     pos = 0
@@ -197,7 +216,7 @@ def spin(text: str, table, rate: float, rng: random.Random, pack=None, phrase_or
         length += len(repl)
         pos = end
     out.append(text[pos:])
-    return Spun("".join(out), text, swaps, eligible)
+    return Spun("".join(out), text, swaps, len(options), len(plan) / content if content else 0.0)
 
 
 def main() -> None:

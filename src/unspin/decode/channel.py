@@ -32,6 +32,8 @@ FUNCTION_WORDS = frozenset(
 RHO = 0.12  # prior share of eligible words a spinner swaps (spun pages here: 10–40 %)
 RHO_CAPITALISED = 0.03  # names and titles are mostly left alone, but "Overseas Ministry" happens
 ALPHA = 0.25
+SIMILARITY_WEIGHT = 3.0  # log10 cost per unit of cosine similarity below the floor
+SIMILARITY_FLOOR = 0.6
 VECTOR_COST = -1.0  # log10: a swap no thesaurus lists is less likely than one it does
 MAX_CANDIDATES = 40
 
@@ -61,6 +63,16 @@ def eligible(tok: Token, first_in_sentence: bool, pack=None) -> bool:
         lower = tok.text.lower()
         return pack.vocab.cased_count(lower) > pack.vocab.cased_count(tok.text)
     return True
+
+
+def plausible_original(observed: tuple[str, ...], original: tuple[str, ...]) -> bool:
+    """An original a spinner could have started from: words (not digits, not only function words),
+    and not a mere spelling or inflection variant of what we observe."""
+    if not all(w.replace("'", "").replace("-", "").isalpha() for w in original):
+        return False
+    if all(w in FUNCTION_WORDS for w in original):
+        return False
+    return not is_variant(observed, original)
 
 
 def is_variant(observed: tuple[str, ...], original: tuple[str, ...]) -> bool:
@@ -110,14 +122,22 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     best: dict[tuple[str, ...], float] = {}
     for term, _pos in thesaurus.sources(observed):
         words = tuple(term.split())
-        if words == own or words in best or is_variant(own, words):
+        if words == own or words in best or not plausible_original(own, words):
             continue
         best[words] = -ALPHA * math.log10(max(1, thesaurus.degree(term)))
     if len(own) == 1:
         index = index_for(pack)
         for sim, word in index.neighbours(observed) if index is not None else ():
-            if (word,) not in best and not is_variant(own, (word,)):
+            if (word,) not in best and plausible_original(own, (word,)):
                 best[(word,)] = VECTOR_COST - 2.0 * (1.0 - sim)
+    # Spinners swap close synonyms: an original far from the observed word in vector space
+    # ("cash" for "down") is a fluent guess, not an explanation.
+    vectors = getattr(pack, "vectors", None)
+    if vectors is not None and SIMILARITY_WEIGHT:
+        for words in best:
+            sim = vectors.similarity(observed, " ".join(words))
+            if sim is not None:
+                best[words] += SIMILARITY_WEIGHT * min(0.0, sim - SIMILARITY_FLOOR)
     vocab = pack.vocab
     ranked = sorted(best.items(), key=lambda kv: -vocab.count(" ".join(kv[0])) if len(kv[0]) == 1 else -1)
     found = [(cost, words) for words, cost in ranked[:MAX_CANDIDATES]]

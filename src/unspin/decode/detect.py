@@ -26,18 +26,22 @@ SPUN, CLEAN, TOO_SHORT, NOT_ENGLISH, NOT_PROSE = "spun", "clean", "too-short", "
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """score = sigmoid(a * evidence + b); ``threshold`` on the score keeps clean FPR ≤ target."""
+    """score = sigmoid(w · features + bias); ``threshold`` on the score keeps clean FPR ≤ target.
 
-    a: float
-    b: float
+    Weights are fitted non-negative, so the score is monotone in every piece of evidence.
+    """
+
+    weights: tuple[float, ...]
+    bias: float
     threshold: float
 
-    def score(self, evidence: float) -> float:
-        z = self.a * evidence + self.b
+    def score(self, features: tuple[float, ...]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
-_DEFAULTS = {"full": Calibration(1.0, -4.0, 0.5), "fast": Calibration(1.0, -4.0, 0.5)}
+# Features per mode: full = (decoder evidence, screening evidence); fast = (screening evidence,).
+_DEFAULTS = {"full": Calibration((0.5, 0.3), -6.0, 0.5), "fast": Calibration((0.5,), -4.0, 0.5)}
 
 
 @lru_cache(maxsize=1)
@@ -45,9 +49,12 @@ def calibrations() -> dict[str, Calibration]:
     """The shipped calibration (or neutral defaults before the first calibration run)."""
     try:
         raw = json.loads(resources.files("unspin").joinpath("data/calibration.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, OSError, ValueError):
+        return {
+            mode: Calibration(tuple(raw[mode]["weights"]), raw[mode]["bias"], raw[mode]["threshold"])
+            for mode in ("full", "fast")
+        }
+    except (FileNotFoundError, OSError, ValueError, KeyError):
         return dict(_DEFAULTS)
-    return {mode: Calibration(**{k: raw[mode][k] for k in ("a", "b", "threshold")}) for mode in ("full", "fast")}
 
 
 def gate(pack, tokens: list[Token]) -> str | None:

@@ -17,6 +17,8 @@ from .decoder import Decision, decode_sentence, preselect
 SPAN_MIN_GAIN = 0.5  # log10 odds a substitution needs to be reported as a span (~76 % confidence)
 ORIGINAL_MIN_GAIN = 0.3  # log10 odds over the runner-up an original needs to be stated, else null
 EVIDENCE_CAP = 4.0  # one span cannot carry a document on its own
+# A word that is unnatural but has no clear original is more often a rare word used well than a swap.
+EVIDENCE_NEEDS_ORIGINAL = True
 
 
 @lru_cache(maxsize=4)
@@ -80,23 +82,26 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
     cal = detect.calibrations()[mode]
     threshold = cal.threshold if threshold is None else threshold
     if verdict in (detect.NOT_ENGLISH, detect.NOT_PROSE):
-        report.spun, report.score, report.verdict = False, None, verdict
+        report.spun, report.score, report.verdict = False, 0.0, verdict
         report.restored = repaired
         report.stats["flagged_words"] = 0
         return report
+    screened = detect.screen(pack, sentences)
+    report.stats["screen"] = round(screened, 4)
     if fast:
-        evidence = detect.screen(pack, sentences)
+        features: tuple[float, ...] = (screened,)
         report.stats["mode"] = "fast"
     else:
         spans, restored, evidence = _spans(text, repaired, repairs, pack, sentences)
         report.spans, report.restored = spans, restored
         report.stats["flagged_words"] = sum(len(s.text.split()) for s in spans)
-    report.stats["evidence"] = round(evidence, 4)
-    if verdict == detect.TOO_SHORT:
-        report.spun, report.score, report.verdict = False, None, verdict
-        return report
-    score = cal.score(evidence)
+        report.stats["evidence"] = round(evidence, 4)
+        features = (evidence, screened)
+    score = cal.score(features)
     report.score = round(score, 4)
+    if verdict == detect.TOO_SHORT:
+        report.spun, report.verdict = False, verdict
+        return report
     report.spun = score >= threshold
     report.verdict = detect.SPUN if report.spun else detect.CLEAN
     return report
@@ -106,17 +111,19 @@ def _spans(text: str, repaired: str, repairs, pack, sentences: list[list[Token]]
     spans: list[Span] = []
     pieces: list[str] = []
     pos = 0
-    evidence = 0.0
+    best_gain: dict[str, float] = {}  # per distinct observed term: repeats are the author's topic words
     n_words = 0
     for sent in sentences:
         n_words += sum(1 for t in sent if t.kind == WORD)
         for d in _decode_sentence(pack, sent):
             if d.gain < SPAN_MIN_GAIN:
                 continue
-            evidence += min(d.gain, EVIDENCE_CAP)
             first, last = sent[d.cand.start], sent[d.cand.end - 1]
             observed = repaired[first.start : last.end]
             original = match_case(observed, d.cand.words) if d.original_gain >= ORIGINAL_MIN_GAIN else None
+            if original is not None or not EVIDENCE_NEEDS_ORIGINAL:
+                key = observed.lower()
+                best_gain[key] = max(best_gain.get(key, 0.0), min(d.gain, EVIDENCE_CAP))
             start, end = input_span(repairs, first.start, last.end)
             confidence = 1.0 / (1.0 + 10 ** (-d.gain))
             spans.append(Span(start, end, text[start:end], original, round(confidence, 4), _why(observed, d, original)))
@@ -125,7 +132,7 @@ def _spans(text: str, repaired: str, repairs, pack, sentences: list[list[Token]]
                 pieces.append(original)
                 pos = last.end
     pieces.append(repaired[pos:])
-    per_100 = 100.0 * evidence / max(n_words, 1)
+    per_100 = 100.0 * sum(best_gain.values()) / max(n_words, 1)
     return spans, "".join(pieces), per_100
 
 

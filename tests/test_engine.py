@@ -1,0 +1,163 @@
+"""The engine with the shipped English pack: contract, verdicts, restoration, CLI and batch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from unspin.decode import check, restore
+from unspin.decode.detect import calibrations
+from unspin.pack import LanguagePack, default_pack_path
+
+from .conftest import EXAMPLE, SEED, needs_shared
+
+pytestmark = pytest.mark.skipif(
+    not (default_pack_path() / "lm.bin").exists(), reason=f"no language pack at {default_pack_path()}"
+)
+
+CLEAN = (
+    "The city council approved a new budget on Tuesday after a long debate about school funding and road "
+    "repairs. Members voted seven to two in favour of the plan, which increases spending on education by "
+    "four percent and sets aside money to fix bridges in the northern part of the city. The mayor said the "
+    "budget was a fair compromise and thanked residents who had attended public meetings over the past "
+    "month. Opponents argued that the plan relied on optimistic forecasts of tax revenue and warned that "
+    "the city could face a shortfall next year if the economy slowed. The budget takes effect in July, and "
+    "the council will review its progress in the autumn."
+)
+
+
+@pytest.fixture(scope="module")
+def pack() -> LanguagePack:
+    return LanguagePack.load()
+
+
+def assert_contract(text: str, report) -> None:
+    d = report.to_dict()
+    assert d["version"] == 1
+    assert isinstance(d["spun"], bool)
+    assert d["score"] is None or 0.0 <= d["score"] <= 1.0
+    prev_end = 0
+    for s in report.spans:
+        assert text[s.start : s.end] == s.text, "span offsets index the input as given"
+        assert s.start >= prev_end, "spans are sorted and disjoint"
+        assert 0.0 <= s.confidence <= 1.0 and s.why
+        prev_end = s.end
+    json.dumps(d)  # serialisable
+
+
+def test_shipped_example_is_flagged_and_restored(pack: LanguagePack) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    report = check(text, pack)
+    assert_contract(text, report)
+    assert report.spun and report.verdict == "spun"
+    originals = {s.text: s.original for s in report.spans}
+    assert originals.get("troopers") == "soldiers"
+    assert originals.get("Overseas") == "Foreign"
+    assert "Foreign Ministry" in report.restored
+    assert "MINIFYHTML" not in report.restored  # restoration starts from the repaired text
+
+
+def test_clean_text_is_not_flagged(pack: LanguagePack) -> None:
+    report = check(CLEAN, pack)
+    assert_contract(CLEAN, report)
+    assert report.spun is False and report.verdict == "clean"
+    assert report.score < calibrations()["full"].threshold
+
+
+def test_score_is_monotone_in_the_threshold(pack: LanguagePack) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    score = check(text, pack).score
+    assert check(text, pack, threshold=min(1.0, score + 1e-6)).spun is False
+    assert check(text, pack, threshold=score).spun is True
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("Air electricity, said the Overseas Ministry.", "too-short"),
+        (
+            "Le conseil municipal a approuvé mardi un nouveau budget après un long débat sur le financement des "
+            "écoles et la réparation des routes. Les membres ont voté en faveur du plan.",
+            "not-english",
+        ),
+        ("| 1 | 2 | 3 |\n| 4 | 5 | 6 |\n| 7 | 8 | 9 |\n" * 10, "not-prose"),
+    ],
+)
+def test_texts_that_cannot_be_judged_say_so(pack: LanguagePack, text: str, verdict: str) -> None:
+    report = check(text, pack)
+    assert report.verdict == verdict
+    assert report.spun is False
+
+
+def test_fast_mode_scores_without_spans(pack: LanguagePack) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    fast = check(text, pack, fast=True)
+    assert fast.spans == [] and fast.stats["mode"] == "fast"
+    assert fast.spun is True
+    assert check(CLEAN, pack, fast=True).spun is False
+
+
+def test_restore_applies_only_stated_originals(pack: LanguagePack) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    report = check(text, pack)
+    assert restore(text, pack) == report.restored
+    assert report.restored != report.repaired
+    # Every change between repaired and restored comes from a span with an original.
+    assert "soldiers" in report.restored and "troopers" not in report.restored
+
+
+@needs_shared
+def test_seed_example(pack: LanguagePack) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    report = check(text, pack)
+    assert_contract(text, report)
+    assert report.spun
+    originals = {s.text.lower(): (s.original or "").lower() for s in report.spans}
+    assert originals.get("troopers") == "soldiers"
+    assert originals.get("overseas") == "foreign"
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "unspin", *args], input=stdin, capture_output=True, timeout=300)
+
+
+def test_cli_check_exit_codes(tmp_path: Path) -> None:
+    spun = run("check", str(EXAMPLE))
+    assert spun.returncode == 1 and b"SPUN" in spun.stdout
+    clean = tmp_path / "clean.txt"
+    clean.write_text(CLEAN, encoding="utf-8")
+    p = run("check", "--json", str(clean))
+    assert p.returncode == 0
+    assert json.loads(p.stdout)["spun"] is False
+    missing = run("check", str(tmp_path / "nope.txt"))
+    assert missing.returncode == 2 and missing.stderr.count(b"\n") == 1
+
+
+def test_cli_restore(tmp_path: Path) -> None:
+    p = run("restore", str(EXAMPLE))
+    assert p.returncode == 0
+    assert "Foreign Ministry" in p.stdout.decode()
+
+
+def test_batch_writes_one_row_per_record_and_error_rows(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"id": "a", "text": EXAMPLE.read_text(encoding="utf-8")}),
+        "{not json",
+        json.dumps({"id": "c", "body": "no text field"}),
+        json.dumps({"id": "d", "text": CLEAN}),
+    ]
+    src.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "e", "text": "bad \xff byte"}\n')
+    out = tmp_path / "out.jsonl"
+    p = run("batch", str(src), str(out))
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 5
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["a"]["spun"] is True and by_id["d"]["spun"] is False
+    assert "error" in by_id["c"] and "error" in rows[1] and "error" in rows[4]
+    assert b"5 documents" in p.stderr and b"3 errors" in p.stderr
