@@ -14,6 +14,7 @@ from . import __version__
 from .render import render_check, render_repaired, repair_summary, to_json
 from .repair import repair
 from .report import Report
+from .serve.cli import serve
 from .textio import InputError, read_text, stream_text
 
 EXIT_CLEAN, EXIT_SPUN, EXIT_ERROR = 0, 1, 2
@@ -138,6 +139,9 @@ def batch_cmd(inputs: tuple[str, ...], text_field: str, id_field: str, fast: boo
     except InputError as exc:
         _fail(str(exc))
     click.echo(summary, err=True)
+
+
+cli.add_command(serve)
 
 
 def main() -> None:

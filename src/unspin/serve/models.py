@@ -1,0 +1,127 @@
+"""Typed request and response shapes for the HTTP API, so the OpenAPI schema documents the contract.
+
+The response models *mirror* ``unspin.report`` (DESIGN.md §3); responses themselves are produced by
+``Report.to_dict()``, so the contract is still defined once and these models only describe it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def _no_surrogates(text: str) -> str:
+    # JSON can carry lone surrogates ("\ud800"); they are not text, cannot be encoded as UTF-8 and
+    # would fail deep in the engine. Refuse them at the door with a message that says why.
+    for i, ch in enumerate(text):
+        if "\ud800" <= ch <= "\udfff":
+            raise ValueError(f"text contains an unpaired surrogate code point at index {i}; send valid Unicode")
+    return text
+
+
+class TextIn(BaseModel):
+    """A text to look at. ``segments`` also returns the input cut into highlightable pieces."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="The text as pasted; every offset in the answer indexes it (code points).")
+    segments: bool = Field(False, description="Also return `segments`: the input as consecutive pieces.")
+
+    _check_text = field_validator("text")(_no_surrogates)
+
+
+class CheckIn(TextIn):
+    """``check`` options: the decision threshold and the cheap screening mode."""
+
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="Score from which a text is spun.")
+    fast: bool = Field(False, description="Screening mode: a calibrated verdict without spans.")
+
+
+class TraceIn(TextIn):
+    """How many candidate sources to return."""
+
+    top: int = Field(3, ge=1, le=20, description="Number of candidate sources.")
+
+
+class RepairOut(BaseModel):
+    start: int
+    end: int
+    before: str
+    after: str
+    kind: str
+
+
+class SpanOut(BaseModel):
+    start: int
+    end: int
+    text: str
+    original: str | None
+    confidence: float
+    why: str
+    decision: Literal["accepted", "rejected"] | None = Field(
+        None, description="Set by a reader in the web page; never by the engine."
+    )
+
+
+class SegmentOut(BaseModel):
+    """One piece of the input: plain text, a repaired piece of damage, or a flagged span."""
+
+    kind: Literal["text", "repair", "span"]
+    text: str
+    after: str | None = None
+    repair: str | None = None
+    index: int | None = None
+    original: str | None = None
+    confidence: float | None = None
+    level: Literal["high", "medium", "low"] | None = None
+    why: str | None = None
+    parts: list[SegmentOut] | None = None
+
+
+class ReportOut(BaseModel):
+    """The report contract, version 1 (README, DESIGN.md §3). Fields of stages that did not run are absent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int
+    id: str | None = None
+    spun: bool | None = None
+    score: float | None = None
+    verdict: str | None = None
+    repaired: str
+    restored: str | None = None
+    repairs: list[RepairOut]
+    spans: list[SpanOut] | None = None
+    stats: dict[str, Any] | None = None
+    trace: list[dict[str, Any]] | None = None
+    segments: list[SegmentOut] | None = None
+
+
+class ReportIn(ReportOut):
+    """A report sent back by the page (with the reader's decisions) to be rendered as a file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    _check_repaired = field_validator("repaired")(_no_surrogates)
+
+
+class ErrorBody(BaseModel):
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every error, whatever its cause, has this shape."""
+
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    pack: str | None = Field(description="Loaded language pack, or null (check/restore then answer 503).")
+    pack_error: str | None = None
+    index: str | None = Field(description="Loaded reference index, or null (trace then answers 503).")

@@ -1,0 +1,419 @@
+// unspin page. All text shown here is untrusted web text: it is inserted with textContent only,
+// never as HTML, and no handler is built from data. The API sends the input cut into segments
+// (plain / repaired / flagged), so no offsets cross into JavaScript (whose strings are UTF-16).
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const state = { report: null, segments: [], decisions: [], selected: -1, mode: "check", key: "" };
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const c of children) node.append(c);
+    return node;
+  }
+
+  // ---- input: paste, file picker, drag and drop ----------------------------------------
+  const textarea = $("text");
+
+  function updateCount() {
+    const words = textarea.value.trim() ? textarea.value.trim().split(/\s+/u).length : 0;
+    $("count").textContent = words ? `${words.toLocaleString()} words` : "";
+  }
+
+  function htmlToText(source) {
+    // DOMParser builds an inert document: scripts do not run, nothing is fetched.
+    const doc = new DOMParser().parseFromString(source, "text/html");
+    doc.querySelectorAll("script,style,noscript,template,svg,head").forEach((n) => n.remove());
+    const blocks = "P,DIV,LI,H1,H2,H3,H4,H5,H6,BR,TR,SECTION,ARTICLE,BLOCKQUOTE,PRE,HEADER,FOOTER,UL,OL,TABLE";
+    const out = [];
+    const walk = (node) => {
+      for (const child of node.childNodes) {
+        if (child.nodeType === Node.TEXT_NODE) out.push(child.nodeValue.replace(/\s+/gu, " "));
+        else if (child.nodeType === Node.ELEMENT_NODE) {
+          const block = blocks.includes(child.tagName);
+          if (block) out.push("\n\n");
+          walk(child);
+          if (block) out.push("\n\n");
+        }
+      }
+    };
+    walk(doc.body || doc.documentElement);
+    return out.join("").replace(/[ \t]*\n[ \t\n]*\n[ \t]*/gu, "\n\n").trim() + "\n";
+  }
+
+  async function loadFile(file) {
+    if (!file) return;
+    const name = file.name || "file";
+    if (!/\.(txt|html?|text)$/iu.test(name) && !/^text\//u.test(file.type)) {
+      showError(`${name}: not a .txt or .html file`);
+      return;
+    }
+    const raw = await file.text();
+    textarea.value = /\.html?$/iu.test(name) || file.type === "text/html" ? htmlToText(raw) : raw;
+    $("file-name").textContent = `Loaded ${name}`;
+    updateCount();
+    textarea.focus();
+  }
+
+  // ---- talking to the API -------------------------------------------------------------
+  async function api(path, body, accept = "json") {
+    const headers = { "Content-Type": "application/json" };
+    if (state.key) headers.Authorization = `Bearer ${state.key}`;
+    const res = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+    if (!res.ok) {
+      let message = `${res.status} ${res.statusText}`;
+      try {
+        const data = await res.json();
+        if (data && data.error && data.error.message) message = data.error.message;
+      } catch (_) { /* not JSON: keep the status line */ }
+      if (res.status === 401) {
+        $("key-row").hidden = false;
+        $("api-key").focus();
+      }
+      throw new Error(message);
+    }
+    return accept === "json" ? res.json() : res.blob();
+  }
+
+  function showError(message) {
+    const box = $("error");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  async function run(mode) {
+    const text = textarea.value;
+    if (!text.trim()) {
+      showError("Paste a text or open a file first.");
+      textarea.focus();
+      return;
+    }
+    state.key = $("api-key").value.trim();
+    showError("");
+    const buttons = [$("check"), $("repair-only")];
+    buttons.forEach((b) => { b.disabled = true; });
+    $("busy").textContent = mode === "check" ? "Checking…" : "Repairing…";
+    try {
+      const path = mode === "check" ? "/v1/check" : "/v1/repair";
+      const report = await api(path, { text, segments: true });
+      state.mode = mode;
+      if (mode === "check" && health.index) {
+        try {
+          const traced = await api("/v1/trace", { text });
+          report.trace = traced.trace;
+        } catch (err) {
+          report.trace = null;
+          $("busy").textContent = `Tracing failed: ${err.message}`;
+        }
+      }
+      show(report);
+      $("busy").textContent = "";
+    } catch (err) {
+      showError(err.message);
+      $("busy").textContent = "";
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  }
+
+  // ---- showing a report -------------------------------------------------------------------
+  function pct(x) { return `${Math.round(x * 100)}%`; }
+
+  function show(report) {
+    state.report = report;
+    state.segments = report.segments || [];
+    state.decisions = (report.spans || []).map(() => null);
+    state.selected = -1;
+    const verdict = $("verdict");
+    const v = report.verdict || (report.spun === undefined ? "repaired" : report.spun ? "spun" : "clean");
+    verdict.textContent = v === "spun" ? "Spun" : v === "clean" ? "Clean" : v.replace(/-/gu, " ");
+    verdict.className = `verdict ${v === "spun" ? "spun" : v === "clean" ? "clean" : "other"}`;
+    const parts = [];
+    if (typeof report.score === "number") parts.push(`score ${report.score.toFixed(2)}`);
+    if (report.spans) parts.push(`${report.spans.length} flagged span${report.spans.length === 1 ? "" : "s"}`);
+    parts.push(`${report.repairs.length} repair${report.repairs.length === 1 ? "" : "s"}`);
+    if (report.stats && report.stats.words !== undefined) parts.push(`${report.stats.words} words`);
+    $("summary").textContent = parts.join(" · ");
+    renderMarked();
+    renderRestored();
+    renderLists();
+    renderTrace();
+    renderDetail();
+    $("results").hidden = false;
+    selectTab("tab-marked");
+    $("results").focus();
+  }
+
+  function repairNode(seg) {
+    const shown = seg.after === "" ? "·" : seg.after;
+    return el("span", {
+      class: "fix",
+      text: shown,
+      title: `${seg.repair} repair: “${seg.text}” → “${seg.after}”`,
+    });
+  }
+
+  function spanClass(i, level) {
+    const d = state.decisions[i];
+    return `spun level-${level}${d ? ` ${d}` : ""}${i === state.selected ? " selected" : ""}`;
+  }
+
+  function renderMarked() {
+    const view = $("view-marked");
+    view.replaceChildren();
+    for (const seg of state.segments) {
+      if (seg.kind === "text") view.append(seg.text);
+      else if (seg.kind === "repair") view.append(repairNode(seg));
+      else {
+        const b = el("button", {
+          type: "button",
+          class: spanClass(seg.index, seg.level),
+          text: seg.text,
+          "data-span": String(seg.index),
+        });
+        b.setAttribute("aria-label", `${seg.text}: possibly swapped for ${seg.original || "an unknown original"}, confidence ${pct(seg.confidence)}`);
+        view.append(b);
+        if (seg.original) view.append(el("span", { class: "orig-hint", text: `→ ${seg.original}` }));
+      }
+    }
+  }
+
+  function spanRestored(seg) {
+    if (state.decisions[seg.index] !== "rejected" && seg.original) return seg.original;
+    return (seg.parts || []).map((p) => (p.kind === "repair" ? p.after : p.text)).join("");
+  }
+
+  function restoredText() {
+    return state.segments.map((seg) => (
+      seg.kind === "text" ? seg.text : seg.kind === "repair" ? seg.after : spanRestored(seg)
+    )).join("");
+  }
+
+  function renderRestored() {
+    const view = $("view-restored");
+    view.replaceChildren();
+    for (const seg of state.segments) {
+      if (seg.kind === "text") view.append(seg.text);
+      else if (seg.kind === "repair") view.append(seg.after);
+      else {
+        const restored = spanRestored(seg);
+        if (restored !== seg.text && state.decisions[seg.index] !== "rejected" && seg.original) {
+          view.append(el("ins", { text: restored, title: `was “${seg.text}”` }));
+        } else view.append(restored);
+      }
+    }
+  }
+
+  function spanSegments() { return state.segments.filter((s) => s.kind === "span"); }
+
+  function renderLists() {
+    const spans = state.report.spans || [];
+    $("spans-count").textContent = String(spans.length);
+    $("spans-box").hidden = state.report.spans === undefined;
+    const list = $("spans-list");
+    list.replaceChildren();
+    spans.forEach((s, i) => {
+      const d = state.decisions[i];
+      const go = el("button", { type: "button", class: "link", text: s.text, "data-span": String(i) });
+      list.append(el("li", {},
+        go, ` → ${s.original || "?"} (${pct(s.confidence)})${d ? ` — ${d}` : ""}`));
+    });
+    const repairs = state.report.repairs || [];
+    $("repairs-count").textContent = String(repairs.length);
+    const rl = $("repairs-list");
+    rl.replaceChildren();
+    repairs.forEach((r) => {
+      rl.append(el("li", {},
+        el("strong", { text: r.kind }), ` at ${r.start}–${r.end}: `,
+        el("code", { text: r.before }), " → ", el("code", { text: r.after === "" ? "(removed)" : r.after })));
+    });
+  }
+
+  function renderDetail() {
+    const i = state.selected;
+    const spans = (state.report && state.report.spans) || [];
+    const has = i >= 0 && i < spans.length;
+    $("detail-empty").hidden = has;
+    $("detail-body").hidden = !has;
+    $("detail").hidden = state.report && state.report.spans === undefined;
+    if (!has) return;
+    const s = spans[i];
+    $("d-text").textContent = s.text;
+    $("d-original").textContent = s.original || "unknown (several fit)";
+    $("d-confidence").textContent = pct(s.confidence);
+    $("d-why").textContent = s.why;
+    const d = state.decisions[i];
+    $("d-status").textContent = d === "accepted" ? "You accepted the original." :
+      d === "rejected" ? "You kept the text as written." : `Span ${i + 1} of ${spans.length}`;
+    $("accept").disabled = !s.original;
+    $("accept").setAttribute("aria-pressed", String(d === "accepted"));
+    $("reject").setAttribute("aria-pressed", String(d === "rejected"));
+    $("prev").disabled = i === 0;
+    $("next").disabled = i === spans.length - 1;
+  }
+
+  function select(i, focusSpan) {
+    state.selected = i;
+    renderMarked();
+    renderDetail();
+    if (focusSpan) {
+      const b = $("view-marked").querySelector(`[data-span="${i}"]`);
+      if (b) { b.focus(); b.scrollIntoView({ block: "nearest" }); }
+    }
+  }
+
+  function decide(decision) {
+    const i = state.selected;
+    if (i < 0) return;
+    state.decisions[i] = state.decisions[i] === decision ? null : decision;
+    renderMarked();
+    renderRestored();
+    renderLists();
+    renderDetail();
+  }
+
+  // ---- the source side by side (when the server has an index) -----------------------------
+  function renderTrace() {
+    const trace = state.report.trace;
+    const tab = $("tab-source");
+    const view = $("view-source");
+    view.replaceChildren();
+    tab.hidden = !Array.isArray(trace);
+    if (!Array.isArray(trace)) return;
+    if (!trace.length) {
+      view.append(el("p", { class: "muted", text: "No likely source in the loaded index." }));
+      return;
+    }
+    trace.forEach((cand, n) => {
+      const title = cand.title || cand.id || `candidate ${n + 1}`;
+      const score = typeof cand.score === "number" ? ` · score ${cand.score.toFixed(2)}` : "";
+      view.append(el("h3", { text: `${n === 0 ? "Likely source" : "Also similar"}: ${title}${score}` }));
+      if (cand.url) view.append(el("p", { class: "muted", text: String(cand.url) }));
+      const passages = cand.passages || cand.alignments || [];
+      if (passages.length) {
+        const ul = el("ul", { class: "pairs" });
+        ul.append(el("li", {}, el("strong", { text: "This text" }), el("strong", { text: "Source" })));
+        for (const p of passages) {
+          ul.append(el("li", {},
+            el("div", { text: String(p.text ?? p.query ?? p.spun ?? "") }),
+            el("div", { text: String(p.source ?? p.original ?? "") })));
+        }
+        view.append(ul);
+      }
+      const facts = cand.changed_facts || cand.facts || [];
+      if (facts.length) {
+        view.append(el("h3", { text: "Changed facts" }));
+        const ul = el("ul", { class: "list" });
+        for (const f of facts) {
+          const was = f.source ?? f.before ?? "";
+          const now = f.text ?? f.after ?? "";
+          ul.append(el("li", {}, el("del", { text: String(was) }), " → ", el("ins", { text: String(now) }),
+            f.kind ? ` (${f.kind})` : ""));
+        }
+        view.append(ul);
+      }
+    });
+  }
+
+  // ---- tabs (arrow keys move between them, as the ARIA pattern says) ----------------------
+  const tabs = () => Array.from(document.querySelectorAll("[role=tab]")).filter((t) => !t.hidden);
+
+  function selectTab(id) {
+    for (const t of document.querySelectorAll("[role=tab]")) {
+      const on = t.id === id;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute("aria-controls")).hidden = !on;
+    }
+  }
+
+  // ---- downloads --------------------------------------------------------------------------
+  function decidedReport() {
+    const r = JSON.parse(JSON.stringify(state.report));
+    delete r.segments;
+    if (r.spans) {
+      r.spans.forEach((s, i) => { if (state.decisions[i]) s.decision = state.decisions[i]; });
+      r.restored = restoredText();
+    }
+    return r;
+  }
+
+  function save(blob, name) {
+    const a = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+
+  function stamp() { return new Date().toISOString().replace(/[:.]/gu, "-").slice(0, 19); }
+
+  // ---- wiring -----------------------------------------------------------------------------
+  let health = { index: null };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    fetch("/healthz").then((r) => r.json()).then((h) => { health = h; }).catch(() => {});
+    textarea.addEventListener("input", updateCount);
+    $("form").addEventListener("submit", (e) => { e.preventDefault(); run("check"); });
+    $("repair-only").addEventListener("click", () => run("repair"));
+    $("file").addEventListener("change", (e) => loadFile(e.target.files[0]));
+    const drop = $("drop");
+    for (const ev of ["dragenter", "dragover"]) {
+      drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add("over"); });
+    }
+    for (const ev of ["dragleave", "drop"]) drop.addEventListener(ev, () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files.length) loadFile(e.dataTransfer.files[0]);
+    });
+    // One delegated listener: span buttons carry only an index, never code or markup.
+    const pick = (e) => {
+      const b = e.target.closest("[data-span]");
+      if (b) select(Number(b.getAttribute("data-span")), e.currentTarget.id === "spans-list");
+    };
+    $("view-marked").addEventListener("click", pick);
+    $("spans-list").addEventListener("click", pick);
+    $("accept").addEventListener("click", () => decide("accepted"));
+    $("reject").addEventListener("click", () => decide("rejected"));
+    $("prev").addEventListener("click", () => select(Math.max(0, state.selected - 1), true));
+    $("next").addEventListener("click", () => select(Math.min(state.report.spans.length - 1, state.selected + 1), true));
+    document.addEventListener("keydown", (e) => {
+      if (!state.report || state.selected < 0 || e.target === textarea || e.target.tagName === "INPUT") return;
+      if (e.key === "a") decide("accepted");
+      else if (e.key === "r") decide("rejected");
+      else if (e.key === "n" || e.key === "j") $("next").click();
+      else if (e.key === "p" || e.key === "k") $("prev").click();
+    });
+    for (const t of document.querySelectorAll("[role=tab]")) {
+      t.addEventListener("click", () => selectTab(t.id));
+      t.addEventListener("keydown", (e) => {
+        const list = tabs();
+        const at = list.indexOf(t);
+        let next = -1;
+        if (e.key === "ArrowRight") next = (at + 1) % list.length;
+        else if (e.key === "ArrowLeft") next = (at - 1 + list.length) % list.length;
+        else if (e.key === "Home") next = 0;
+        else if (e.key === "End") next = list.length - 1;
+        if (next >= 0) { e.preventDefault(); selectTab(list[next].id); list[next].focus(); }
+      });
+    }
+    $("download-json").addEventListener("click", () => {
+      const json = JSON.stringify(decidedReport(), null, 2);
+      save(new Blob([json], { type: "application/json" }), `unspin-report-${stamp()}.json`);
+    });
+    $("download-html").addEventListener("click", async () => {
+      try {
+        showError("");
+        save(await api("/v1/render/html", decidedReport(), "blob"), `unspin-report-${stamp()}.html`);
+      } catch (err) { showError(err.message); }
+    });
+    updateCount();
+  });
+})();

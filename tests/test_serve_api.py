@@ -1,0 +1,246 @@
+"""HTTP API against a real uvicorn server on a loopback port: the contract, limits and errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from unspin.serve.app import ServeConfig
+from unspin.serve.cli import is_loopback
+
+from .conftest import EXAMPLE
+from .serve_helpers import running, serve_pack_dir
+
+TEXT = EXAMPLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with running(ServeConfig(pack_dir=str(serve_pack_dir()), timeout=120)) as base:
+        yield base
+
+
+def post(url: str, path: str, body: object, **kw: object) -> httpx.Response:
+    return httpx.post(f"{url}{path}", json=body, timeout=120, **kw)  # type: ignore[arg-type]
+
+
+def assert_error(r: httpx.Response, status: int, code: str) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    err = r.json()["error"]
+    assert err["status"] == status and err["code"] == code and err["message"]
+    return err
+
+
+def test_health_says_what_is_loaded(url: str) -> None:
+    h = httpx.get(f"{url}/healthz").json()
+    assert h["status"] == "ok" and h["pack"] and h["pack_error"] is None and h["index"] is None
+
+
+def test_repair_report_indexes_the_input(url: str) -> None:
+    d = post(url, "/v1/repair", {"text": TEXT}).json()
+    assert d["version"] == 1 and "spun" not in d
+    kinds = {r["kind"] for r in d["repairs"]}
+    assert {"entity", "template", "mojibake"} <= kinds
+    for r in d["repairs"]:
+        assert TEXT[r["start"] : r["end"]] == r["before"]
+    assert "& # 39" not in d["repaired"]
+
+
+def test_check_returns_the_contract_and_segments(url: str) -> None:
+    d = post(url, "/v1/check", {"text": TEXT, "segments": True}).json()
+    assert d["version"] == 1 and isinstance(d["spun"], bool) and 0 <= d["score"] <= 1
+    assert d["spans"], "the shipped example has swapped phrases"
+    for s in d["spans"]:
+        assert TEXT[s["start"] : s["end"]] == s["text"]
+        assert 0 <= s["confidence"] <= 1 and s["why"]
+    segs = d["segments"]
+    assert "".join(s["text"] for s in segs) == TEXT, "segments put together give the input back"
+    assert [s["index"] for s in segs if s["kind"] == "span"] == list(range(len(d["spans"])))
+    assert any(s["kind"] == "repair" for s in segs)
+    # Without asking, no segments: the contract is unchanged.
+    assert "segments" not in post(url, "/v1/check", {"text": TEXT}).json()
+
+
+def test_offsets_are_code_points_even_after_an_emoji(url: str) -> None:
+    text = "😀🎉 " + TEXT
+    d = post(url, "/v1/check", {"text": text, "segments": True}).json()
+    for s in d["spans"]:
+        assert text[s["start"] : s["end"]] == s["text"]
+    assert "".join(s["text"] for s in d["segments"]) == text
+
+
+def test_restore_and_fast_mode(url: str) -> None:
+    d = post(url, "/v1/restore", {"text": TEXT}).json()
+    assert d["restored"] and d["restored"] != d["repaired"]
+    fast = post(url, "/v1/check", {"text": TEXT, "fast": True}).json()
+    assert fast["spans"] == [] and fast["stats"]["mode"] == "fast"
+    strict = post(url, "/v1/check", {"text": TEXT, "threshold": 1.0}).json()
+    assert strict["score"] == d["score"]
+
+
+def test_repeated_request_gets_the_same_answer(url: str) -> None:
+    a = post(url, "/v1/check", {"text": TEXT + " Again."})
+    b = post(url, "/v1/check", {"text": TEXT + " Again."})
+    assert a.status_code == b.status_code == 200 and a.content == b.content
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        (b'{"text": ', {"content-type": "application/json"}, 400, "bad_request"),
+        (b"text=hello", {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+        (b"{}", {"content-type": "application/json"}, 422, "invalid_request"),
+        (b'{"text": 3}', {"content-type": "application/json"}, 422, "invalid_request"),
+        (b'{"text": "a", "extra": 1}', {"content-type": "application/json"}, 422, "invalid_request"),
+        (b'{"text": "a\\ud800b"}', {"content-type": "application/json"}, 422, "invalid_request"),
+        (b'{"text": "a", "threshold": 1.5}', {"content-type": "application/json"}, 422, "invalid_request"),
+        (b"[1, 2]", {"content-type": "application/json"}, 422, "invalid_request"),
+    ],
+)
+def test_bad_requests_are_json_errors(url: str, body: bytes, headers: dict, status: int, code: str) -> None:
+    r = httpx.post(f"{url}/v1/check", content=body, headers=headers)
+    err = assert_error(r, status, code)
+    if status == 422 and b"threshold" in body:
+        assert "threshold" in err["message"]
+    if b"ud800" in body:
+        assert "surrogate" in err["message"]
+
+
+def test_unknown_paths_and_methods(url: str) -> None:
+    assert_error(httpx.get(f"{url}/nope"), 404, "not_found")
+    assert_error(httpx.get(f"{url}/v1/check"), 405, "method_not_allowed")
+
+
+def test_trace_without_an_index_is_503(url: str) -> None:
+    err = assert_error(post(url, "/v1/trace", {"text": TEXT}), 503, "no_index")
+    assert "--index" in err["message"]
+
+
+def test_openapi_schema_and_docs(url: str) -> None:
+    schema = httpx.get(f"{url}/openapi.json").json()
+    for path in ("/v1/check", "/v1/restore", "/v1/repair", "/v1/trace", "/healthz"):
+        assert path in schema["paths"]
+    assert "ReportOut" in schema["components"]["schemas"]
+    assert httpx.get(f"{url}/docs").status_code == 200
+
+
+def test_page_and_static_files(url: str) -> None:
+    r = httpx.get(f"{url}/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert 'id="text"' in r.text
+    for name in ("app.js", "style.css"):
+        assert httpx.get(f"{url}/static/{name}").status_code == 200
+
+
+def test_render_html_escapes_untrusted_text(url: str) -> None:
+    text = 'Mayor said <script>alert("x")</script> in a cellphone contact & # 39 ok'
+    report = post(url, "/v1/check", {"text": text}).json()
+    report["spans"] = [
+        {
+            "start": 33,
+            "end": 50,
+            "text": text[33:50],
+            "original": "<b>phone call</b>",
+            "confidence": 0.97,
+            "why": "<img src=x onerror=alert(1)>",
+            "decision": "rejected",
+        }
+    ]
+    r = post(url, "/v1/render/html", report)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "attachment" in r.headers["content-disposition"]
+    page = r.text
+    assert "<script>" not in page and "<img" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page and "rejected" in page
+
+
+def test_body_size_limit_and_api_key() -> None:
+    config = ServeConfig(pack_dir=str(serve_pack_dir()), max_bytes=1000, api_key="s3cret")
+    with running(config) as base:
+        key = {"Authorization": "Bearer s3cret"}
+        assert_error(post(base, "/v1/repair", {"text": "hi"}), 401, "unauthorized")
+        assert_error(
+            post(base, "/v1/repair", {"text": "hi"}, headers={"Authorization": "Bearer nope"}), 401, "unauthorized"
+        )
+        assert post(base, "/v1/repair", {"text": "hi"}, headers=key).status_code == 200
+        assert post(base, "/v1/repair", {"text": "hi"}, headers={"X-API-Key": "s3cret"}).status_code == 200
+        assert httpx.get(f"{base}/healthz").status_code == 200, "health and the page stay open"
+        assert_error(post(base, "/v1/repair", {"text": "x" * 2000}, headers=key), 413, "payload_too_large")
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds for streamed bodies too
+            yield b'{"text": "'
+            for _ in range(20):
+                yield b"x" * 100
+            yield b'"}'
+
+        r = httpx.post(f"{base}/v1/repair", content=chunks(), headers={**key, "content-type": "application/json"})
+        assert_error(r, 413, "payload_too_large")
+
+
+def test_time_limit_and_queue_limit() -> None:
+    long_text = " ".join([TEXT] * 60)
+    config = ServeConfig(pack_dir=str(serve_pack_dir()), timeout=0.2, concurrency=1, queue=0, cache_bytes=0)
+    with running(config) as base:
+        err = assert_error(post(base, "/v1/check", {"text": long_text}), 504, "timeout")
+        assert "limit" in err["message"]
+        # The timed-out job still holds the only slot until it really ends: the next one is refused.
+        assert_error(post(base, "/v1/check", {"text": "Another text."}), 503, "busy")
+
+
+def test_concurrent_requests_all_succeed(url: str) -> None:
+    results: list[int] = []
+
+    def one(i: int) -> None:
+        results.append(post(url, "/v1/check", {"text": f"Story {i}. " + TEXT}).status_code)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 8
+
+
+def test_loopback_detection() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.3.2.1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.org")
+
+
+def test_cli_refuses_non_loopback_without_a_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "UNSPIN_API_KEY"}
+    r = subprocess.run(
+        [sys.executable, "-m", "unspin", "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "UNSPIN_API_KEY" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "unspin", "serve", "--pack", "/nonexistent/pack"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "no such language pack" in r.stderr
+
+
+def test_server_without_a_pack_still_repairs(tmp_path) -> None:
+    with running(ServeConfig(pack_dir=str(tmp_path))) as base:
+        h = httpx.get(f"{base}/healthz").json()
+        assert h["pack"] is None and h["pack_error"]
+        assert post(base, "/v1/repair", {"text": "it&#39;s"}).json()["repaired"] == "it's"
+        err = assert_error(post(base, "/v1/check", {"text": TEXT}), 503, "no_pack")
+        assert "--pack" in err["message"]
+    assert json.loads(json.dumps(h))  # healthz is plain JSON
