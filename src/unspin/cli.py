@@ -11,6 +11,7 @@ import sys
 import click
 
 from . import __version__
+from .pack.cli import pack
 from .render import render_check, render_repaired, repair_summary, to_json
 from .repair import repair
 from .report import Report
@@ -142,6 +143,7 @@ def batch_cmd(inputs: tuple[str, ...], text_field: str, id_field: str, fast: boo
 
 
 cli.add_command(serve)
+cli.add_command(pack)
 
 
 def main() -> None:
