@@ -269,6 +269,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "Malformed request"),
         (401, "API key missing or wrong"),
         (413, "Body too large"),
+        (415, "Body is not JSON"),
         (422, "Invalid fields"),
         (503, "Busy, or the needed pack/index is not loaded"),
         (504, "Time limit exceeded"),
@@ -397,12 +398,12 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     )
     async def render_html(report: ReportIn) -> Response:
         """A report (as returned, optionally with readers' `decision`s on spans) as one HTML file."""
-        data = report.model_dump(exclude_none=True, exclude={"segments"})
-        decisions = [s.get("decision") for s in data.get("spans", [])]
+        data = report.model_dump(exclude={"segments"})
+        spans = data.get("spans") or []
+        decisions = [span.pop("decision", None) for span in spans]
+        data.update(spans=spans, stats=data.get("stats") or {})
         try:
-            obj = Report.from_dict(
-                {**data, "spans": [{k: v for k, v in s.items() if k != "decision"} for s in data.get("spans", [])]}
-            )
+            obj = Report.from_dict(data)
             page = to_html(obj, decisions)
         except (TypeError, ValueError) as exc:
             raise ApiError(422, "invalid_request", f"not a renderable report: {exc}") from None
@@ -412,6 +413,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             media_type="text/html; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="unspin-report-{stamp}.html"'},
         )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

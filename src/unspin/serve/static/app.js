@@ -243,6 +243,8 @@
     $("detail-empty").hidden = has;
     $("detail-body").hidden = !has;
     $("detail").hidden = state.report && state.report.spans === undefined;
+    $("detail").classList.toggle("open", has);
+    document.body.classList.toggle("sheet", has);
     if (!has) return;
     const s = spans[i];
     $("d-text").textContent = s.text;
@@ -263,10 +265,12 @@
     state.selected = i;
     renderMarked();
     renderDetail();
-    if (focusSpan) {
-      const b = $("view-marked").querySelector(`[data-span="${i}"]`);
-      if (b) { b.focus(); b.scrollIntoView({ block: "nearest" }); }
-    }
+    const b = $("view-marked").querySelector(`[data-span="${i}"]`);
+    if (!b) return;
+    if (focusSpan) b.focus();
+    // On a phone the detail sheet covers the lower half: bring the span above it.
+    const phone = window.matchMedia("(max-width: 760px)").matches;
+    if (focusSpan || phone) b.scrollIntoView({ block: phone ? "center" : "nearest" });
   }
 
   function decide(decision) {
@@ -381,6 +385,12 @@
     $("view-marked").addEventListener("click", pick);
     $("spans-list").addEventListener("click", pick);
     $("accept").addEventListener("click", () => decide("accepted"));
+    $("close").addEventListener("click", () => {
+      const i = state.selected;
+      select(-1, false);
+      const b = $("view-marked").querySelector(`[data-span="${i}"]`);
+      if (b) b.focus();
+    });
     $("reject").addEventListener("click", () => decide("rejected"));
     $("prev").addEventListener("click", () => select(Math.max(0, state.selected - 1), true));
     $("next").addEventListener("click", () => select(Math.min(state.report.spans.length - 1, state.selected + 1), true));
@@ -390,6 +400,7 @@
       else if (e.key === "r") decide("rejected");
       else if (e.key === "n" || e.key === "j") $("next").click();
       else if (e.key === "p" || e.key === "k") $("prev").click();
+      else if (e.key === "Escape") $("close").click();
     });
     for (const t of document.querySelectorAll("[role=tab]")) {
       t.addEventListener("click", () => selectTab(t.id));

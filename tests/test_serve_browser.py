@@ -1,0 +1,172 @@
+"""The web page in a real browser: Playwright drives Debian's chromium (headless) against a real server.
+
+Skips only when /usr/bin/chromium is missing outside CI; in CI (``CI`` set) a missing browser fails,
+because scripts/install-browser.sh is meant to have installed it. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from unspin.serve.app import ServeConfig
+
+from .conftest import EXAMPLE, REPO
+from .serve_helpers import running, serve_pack_dir
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing in CI: run scripts/install-browser.sh before the tests")
+    pytest.skip(f"{CHROMIUM} not installed (scripts/install-browser.sh installs it)", allow_module_level=True)
+
+sync_api = (
+    pytest.importorskip("playwright.sync_api")
+    if not os.environ.get("CI")
+    else __import__("playwright.sync_api", fromlist=["sync_playwright"])
+)
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with running(ServeConfig(pack_dir=str(serve_pack_dir()), timeout=120)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def new_page(browser, width: int, height: int):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return page, errors
+
+
+def test_paste_check_click_accept_download(url: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    text = EXAMPLE.read_text(encoding="utf-8")
+    page, errors = new_page(browser, 1280, 900)
+    page.goto(url)
+    page.fill("#text", text)
+    page.click("#check")
+    page.wait_for_selector("#results:not([hidden])")
+    spans = page.locator("#view-marked button.spun")
+    assert spans.count() > 0, "the example's swapped phrases are highlighted"
+    # The shown text is the input, exactly (repairs show their fixed form, the hint shows originals).
+    assert page.locator("#view-marked .fix").count() > 0, "repairs are shown where they were made"
+    # Click the first span that has an original; its detail appears.
+    first = page.locator("#view-marked button.spun + .orig-hint").first.locator("xpath=preceding-sibling::button[1]")
+    first.click()
+    assert page.locator("#detail-body").is_visible()
+    original = page.locator("#d-original").inner_text()
+    assert original and page.locator("#d-why").inner_text()
+    page.click("#accept")
+    assert "accepted" in (first.get_attribute("class") or "")
+    assert "accepted" in page.locator("#d-status").inner_text()
+    # The restored view shows the original in place.
+    page.click("#tab-restored")
+    assert original in page.locator("#view-restored").inner_text()
+    page.click("#tab-marked")
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop.png"), full_page=True)
+    # Download the report as JSON: the decision travels with it.
+    with page.expect_download() as info:
+        page.click("#download-json")
+    saved = tmp_path / "report.json"
+    info.value.save_as(saved)
+    report = json.loads(saved.read_text(encoding="utf-8"))
+    assert report["version"] == 1 and "segments" not in report
+    assert [s.get("decision") for s in report["spans"]].count("accepted") == 1
+    assert all(text[s["start"] : s["end"]] == s["text"] for s in report["spans"])
+    # And as a standalone HTML file.
+    with page.expect_download() as info:
+        page.click("#download-html")
+    html_file = tmp_path / "report.html"
+    info.value.save_as(html_file)
+    assert "<!doctype html>" in html_file.read_text(encoding="utf-8")
+    assert errors == []
+
+
+def test_reject_keeps_the_text_and_keyboard_works(url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page, errors = new_page(browser, 1280, 900)
+    page.goto(url)
+    page.fill("#text", EXAMPLE.read_text(encoding="utf-8"))
+    page.keyboard.press("Tab")  # focus moves on from the text box: the form is keyboard-reachable
+    page.focus("#check")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#results:not([hidden])")
+    span = page.locator("#view-marked button.spun").first
+    span.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#detail-body").is_visible()
+    written = page.locator("#d-text").inner_text()
+    page.keyboard.press("r")  # shortcut: keep as written
+    assert "rejected" in (page.locator("#view-marked button.spun").first.get_attribute("class") or "")
+    page.click("#tab-restored")
+    page.keyboard.press("ArrowLeft")  # tabs follow the ARIA arrow-key pattern
+    assert page.locator("#tab-marked").get_attribute("aria-selected") == "true"
+    assert written
+    assert errors == []
+
+
+def test_phone_width_and_untrusted_text(url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, errors = new_page(browser, 390, 844)
+    page.goto(url)
+    hostile = '😀 <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>\n\n'
+    page.fill("#text", hostile + EXAMPLE.read_text(encoding="utf-8"))
+    page.click("#check")
+    page.wait_for_selector("#results:not([hidden])")
+    assert page.evaluate("window.pwned") is None, "text is shown as text, never run"
+    assert page.locator("#view-marked img").count() == 0
+    assert "<img src=x" in page.locator("#view-marked").inner_text()
+    # Highlights line up with the text even after a character outside the BMP.
+    first = page.locator("#view-marked button.spun").first
+    assert first.inner_text() == page.evaluate("() => document.querySelector('#view-marked button.spun').textContent")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "no horizontal scrolling on a phone"
+    first.click()
+    page.screenshot(path=str(ARTIFACTS / "serve-phone.png"), full_page=True)
+    assert errors == []
+
+
+def test_html_file_drop_is_read_as_text(url: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page, errors = new_page(browser, 1024, 800)
+    page.goto(url)
+    f = tmp_path / "page.html"
+    f.write_text(
+        "<html><head><title>t</title><script>x()</script></head><body><p>First &amp; # 39 para.</p>"
+        "<p>Second para.</p></body></html>",
+        encoding="utf-8",
+    )
+    page.set_input_files("#file", str(f))
+    page.wait_for_function("document.querySelector('#text').value.includes('Second')")
+    value = page.input_value("#text")
+    assert "First & # 39 para." in value and "x()" not in value and "<p>" not in value
+    page.click("#repair-only")
+    page.wait_for_selector("#results:not([hidden])")
+    assert page.locator("#repairs-count").inner_text() == "1"
+    assert errors == []
