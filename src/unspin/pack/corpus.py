@@ -28,15 +28,21 @@ __all__ = [
     "training_articles",
 ]
 
-#: Where the English Wikipedia extract lives (override with $UNSPIN_CORPUS).
-DEFAULT_CORPUS_DIR = Path("/work/shared/corpora/enwiki")
+#: Where the English Wikipedia extract lives: shared/ beside the repository, as for tests and bench
+#: (override with $UNSPIN_CORPUS, or $UNSPIN_SHARED for the whole shared folder).
+DEFAULT_CORPUS_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "corpora" / "enwiki"
 #: How many articles at the end of the last shard are held out for evaluation.
 HELD_OUT_COUNT = 2000
 
 
 def corpus_dir() -> Path:
-    """The Wikipedia corpus folder: $UNSPIN_CORPUS or the shared default."""
-    return Path(os.environ.get("UNSPIN_CORPUS", DEFAULT_CORPUS_DIR))
+    """The Wikipedia corpus folder: $UNSPIN_CORPUS, $UNSPIN_SHARED/corpora/enwiki, or shared/ beside
+    the repository."""
+    if os.environ.get("UNSPIN_CORPUS"):
+        return Path(os.environ["UNSPIN_CORPUS"])
+    if os.environ.get("UNSPIN_SHARED"):
+        return Path(os.environ["UNSPIN_SHARED"]) / "corpora" / "enwiki"
+    return DEFAULT_CORPUS_DIR
 
 
 def corpus_shards(directory: Path | None = None) -> list[Path]:
