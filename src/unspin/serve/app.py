@@ -45,8 +45,9 @@ from ..repair import repair
 from ..report import Report
 from .models import CheckIn, ErrorOut, Health, ReportIn, ReportOut, TextIn, TraceIn
 
-__all__ = ["ApiError", "ServeConfig", "create_app"]
+__all__ = ["CONFIG_ENV", "ApiError", "ServeConfig", "app_from_env", "create_app"]
 
+CONFIG_ENV = "UNSPIN_SERVE_CONFIG"  # how `unspin serve --workers N` hands its config to worker processes
 STATIC = Path(str(resources.files("unspin.serve") / "static"))
 
 
@@ -427,3 +428,11 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     app.state.config = config
     app.state.health = {"pack": pack_where, "pack_error": pack_error, "index": index_where, "index_error": index_error}
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process (uvicorn's factory), built from the config the CLI put in the environment.
+
+    Each worker loads the pack itself; the pack is memory-mapped, so workers share its pages.
+    """
+    return create_app(ServeConfig(**json.loads(os.environ[CONFIG_ENV])))

@@ -6,7 +6,9 @@ Listening beyond loopback exposes a CPU-heavy service to a network, so it needs 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import json
 import os
 import sys
 from pathlib import Path
@@ -68,6 +70,13 @@ def _fail(message: str) -> None:
     show_default=True,
     help="Requests that may wait for a slot; more are refused with 503.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Server processes (each loads the memory-mapped pack; use up to the number of cores).",
+)
 def serve(
     host: str,
     port: int,
@@ -78,6 +87,7 @@ def serve(
     timeout: float,
     concurrency: int,
     queue: int,
+    workers: int,
 ) -> None:
     """Serve the HTTP API (/v1/check, /v1/restore, /v1/repair, /v1/trace, /docs) and the web page (/).
 
@@ -86,7 +96,7 @@ def serve(
     """
     import uvicorn
 
-    from .app import ServeConfig, create_app  # here, so that `unspin repair` never imports FastAPI
+    from .app import CONFIG_ENV, ServeConfig, create_app  # here, so that `unspin repair` never imports FastAPI
 
     api_key = Path(api_key_file).read_text(encoding="utf-8").strip() if api_key_file else None
     api_key = api_key or os.environ.get("UNSPIN_API_KEY") or None
@@ -112,4 +122,16 @@ def serve(
     if index_dir is not None and health["index"] is None:
         _fail(health["index_error"])
     click.echo(f"unspin: serving on http://{host}:{port}/ (API docs at /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    os.environ[CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
+    uvicorn.run(
+        "unspin.serve.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -6,17 +6,20 @@ The response models *mirror* ``unspin.report`` (DESIGN.md §3); responses themse
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_surrogates(text: str) -> str:
     # JSON can carry lone surrogates ("\ud800"); they are not text, cannot be encoded as UTF-8 and
     # would fail deep in the engine. Refuse them at the door with a message that says why.
-    for i, ch in enumerate(text):
-        if "\ud800" <= ch <= "\udfff":
-            raise ValueError(f"text contains an unpaired surrogate code point at index {i}; send valid Unicode")
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise ValueError(f"text contains an unpaired surrogate code point at index {bad.start()}; send valid Unicode")
     return text
 
 
