@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +17,7 @@ from unspin.serve.app import ServeConfig
 from unspin.serve.cli import is_loopback
 
 from .conftest import EXAMPLE
-from .serve_helpers import running, serve_pack_dir
+from .serve_helpers import free_port, running, serve_pack_dir
 
 TEXT = EXAMPLE.read_text(encoding="utf-8")
 
@@ -244,3 +245,25 @@ def test_server_without_a_pack_still_repairs(tmp_path) -> None:
         err = assert_error(post(base, "/v1/check", {"text": TEXT}), 503, "no_pack")
         assert "--pack" in err["message"]
     assert json.loads(json.dumps(h))  # healthz is plain JSON
+
+
+def test_cli_serves_until_stopped(tmp_path) -> None:
+    """The real command: starts, answers on loopback, stops on SIGTERM."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "UNSPIN_API_KEY"}
+    cmd = [sys.executable, "-m", "unspin", "serve", "--port", str(port), "--pack", str(serve_pack_dir())]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.1)
+        assert health["pack"]
+        r = post(f"http://127.0.0.1:{port}", "/v1/repair", {"text": "St Anne & # 39 s"})
+        assert r.json()["repaired"] == "St Anne's"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -169,4 +169,9 @@ def test_html_file_drop_is_read_as_text(url: str, browser, tmp_path: Path) -> No
     page.click("#repair-only")
     page.wait_for_selector("#results:not([hidden])")
     assert page.locator("#repairs-count").inner_text() == "1"
+    page.click("#repairs-box summary")
+    item = page.locator("#repairs-list li").first.inner_text()
+    assert "line 1" in item and "entity" in item, item
+    page.click("#repairs-list button")  # jumps to the repair in the text
+    assert page.locator("#view-marked .fix.flash").count() == 1
     assert errors == []

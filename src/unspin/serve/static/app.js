@@ -156,6 +156,7 @@
     return el("span", {
       class: "fix",
       text: shown,
+      "data-fix": String(seg.index),
       title: `${seg.repair} repair: “${seg.text}” → “${seg.after}”`,
     });
   }
@@ -229,9 +230,20 @@
     $("repairs-count").textContent = String(repairs.length);
     const rl = $("repairs-list");
     rl.replaceChildren();
-    repairs.forEach((r) => {
+    // Line numbers come from the segments (the input in order), so they count what the user pasted.
+    let line = 1;
+    const lines = new Map();
+    const visit = (seg) => {
+      if (seg.kind === "repair") lines.set(seg.index, line);
+      if (seg.kind === "span") (seg.parts || []).forEach(visit);
+      else line += (seg.text.match(/\n/gu) || []).length;
+    };
+    state.segments.forEach(visit);
+    repairs.forEach((r, i) => {
+      const where = lines.has(i) ? `line ${lines.get(i)}` : `characters ${r.start}–${r.end}`;
+      const go = el("button", { type: "button", class: "link", text: where, "data-repair": String(i) });
       rl.append(el("li", {},
-        el("strong", { text: r.kind }), ` at ${r.start}–${r.end}: `,
+        go, " · ", el("strong", { text: r.kind }), ": ",
         el("code", { text: r.before }), " → ", el("code", { text: r.after === "" ? "(removed)" : r.after })));
     });
   }
@@ -384,6 +396,18 @@
     };
     $("view-marked").addEventListener("click", pick);
     $("spans-list").addEventListener("click", pick);
+    $("repairs-list").addEventListener("click", (e) => {
+      const b = e.target.closest("[data-repair]");
+      if (!b) return;
+      selectTab("tab-marked");
+      const fix = $("view-marked").querySelector(`[data-fix="${Number(b.getAttribute("data-repair"))}"]`);
+      if (fix) {
+        fix.scrollIntoView({ block: "center" });
+        fix.classList.remove("flash");
+        void fix.offsetWidth; // restart the animation
+        fix.classList.add("flash");
+      }
+    });
     $("accept").addEventListener("click", () => decide("accepted"));
     $("close").addEventListener("click", () => {
       const i = state.selected;
