@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from unspin.serve.app import ServeConfig
@@ -136,16 +137,19 @@ def test_phone_width_and_untrusted_text(url: str, browser) -> None:  # type: ign
     ARTIFACTS.mkdir(exist_ok=True)
     page, errors = new_page(browser, 390, 844)
     page.goto(url)
-    hostile = '😀 <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>\n\n'
-    page.fill("#text", hostile + EXAMPLE.read_text(encoding="utf-8"))
+    hostile = '😀 <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script> 𝔘𝔫𝔰𝔭𝔦𝔫\n\n'
+    text = hostile + EXAMPLE.read_text(encoding="utf-8")
+    page.fill("#text", text)
     page.click("#check")
     page.wait_for_selector("#results:not([hidden])")
     assert page.evaluate("window.pwned") is None, "text is shown as text, never run"
     assert page.locator("#view-marked img").count() == 0
     assert "<img src=x" in page.locator("#view-marked").inner_text()
-    # Highlights line up with the text even after a character outside the BMP.
+    # Highlights line up with the text even after characters outside the BMP (UTF-16 pairs in JS).
+    spans = httpx.post(f"{url}/v1/check", json={"text": text}, timeout=120).json()["spans"]
+    shown = page.locator("#view-marked button.spun").all_inner_texts()
+    assert shown == [s["text"] for s in spans]
     first = page.locator("#view-marked button.spun").first
-    assert first.inner_text() == page.evaluate("() => document.querySelector('#view-marked button.spun').textContent")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "no horizontal scrolling on a phone"
     first.click()
@@ -175,3 +179,18 @@ def test_html_file_drop_is_read_as_text(url: str, browser, tmp_path: Path) -> No
     page.click("#repairs-list button")  # jumps to the repair in the text
     assert page.locator("#view-marked .fix.flash").count() == 1
     assert errors == []
+
+
+def test_page_asks_for_the_api_key(browser) -> None:  # type: ignore[no-untyped-def]
+    with running(ServeConfig(pack_dir=str(serve_pack_dir()), api_key="k3y")) as base:
+        page, _ = new_page(browser, 1024, 800)
+        page.goto(base)
+        assert not page.locator("#key-row").is_visible()
+        page.fill("#text", "St Anne & # 39 s school.")
+        page.click("#repair-only")
+        page.wait_for_selector("#key-row:not([hidden])")
+        assert "API key" in page.locator("#error").inner_text()
+        page.fill("#api-key", "k3y")
+        page.click("#repair-only")
+        page.wait_for_selector("#results:not([hidden])")
+        assert page.locator("#repairs-count").inner_text() == "1"
