@@ -58,7 +58,7 @@ class ServeConfig:
     pack_dir: str | None = None  # None: $UNSPIN_PACK or the shipped pack
     index_dir: str | None = None
     api_key: str | None = None  # required on /v1/ when set
-    max_bytes: int = 2 * 1024 * 1024  # request body
+    max_bytes: int = 1024 * 1024  # request body: ~170k words, ~20 s of engine time on one core
     timeout: float = 30.0  # seconds per request, queueing included
     concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)  # engine jobs at once
     queue: int = 64  # requests that may wait for a job slot; more get 503

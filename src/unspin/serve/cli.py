@@ -47,7 +47,7 @@ def _fail(message: str) -> None:
     help="File holding the API key (default: $UNSPIN_API_KEY).",
 )
 @click.option(
-    "--max-bytes", type=click.IntRange(1), default=2 * 1024 * 1024, show_default=True, help="Largest request body."
+    "--max-bytes", type=click.IntRange(1), default=1024 * 1024, show_default=True, help="Largest request body (bytes)."
 )
 @click.option(
     "--timeout",
