@@ -5,14 +5,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-pack.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-pack.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -26,11 +26,31 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 
-test: lint
+# KenLM's lmplz/build_binary and the compiled batch scorer: needed to build packs (and by the pack
+# tests, which build a tiny pack); querying a pack needs only the kenlm-ex wheel.
+kenlm-tools: setup
+	bash scripts/build-kenlm-tools.sh
+
+# Moby, WordNet, GloVe and the pocketsphinx baseline, into .cache/ (for building and measuring packs).
+pack-sources: setup
+	bash scripts/fetch-pack-sources.sh
+
+# Rebuild the default pack from ../shared/corpora/enwiki (~15 min, 2 cores). Commit it only when a
+# measured gain justifies another ~55 MiB of history.
+pack: kenlm-tools pack-sources
+	bash scripts/build-default-pack.sh
+
+# Debian's chromium for the browser tests (needs root; CI runs it).
+browser:
+	bash scripts/install-browser.sh
+
+test: lint kenlm-tools pack-sources
 	$(PY) -m pytest -q
 
-bench: setup
+bench: setup kenlm-tools pack-sources
 	$(PY) bench/repair.py
+	$(PY) bench/pack.py
+	$(PY) bench/engine.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

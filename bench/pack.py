@@ -92,7 +92,7 @@ class Pocketsphinx:
 
     def prob(self, word: str, history: list[str]) -> float:
         """log10 P(word | history); pocketsphinx wants the history most recent first."""
-        return self.model.prob([word, *reversed(history[-(self.order - 1):])]) * self.scale
+        return self.model.prob([word, *reversed(history[-(self.order - 1) :])]) * self.scale
 
 
 def units_of(text: str, ps: Pocketsphinx) -> list[dict]:
@@ -212,7 +212,7 @@ def collocations(pack: LanguagePack, ps: Pocketsphinx) -> dict:
         if m is None:
             skipped += 1
             continue
-        orig_s = spun_s[: m.start()] + rec["original"] + spun_s[m.end():]
+        orig_s = spun_s[: m.start()] + rec["original"] + spun_s[m.end() :]
         a = pack.lm.logprob(sentence_forms(orig_s), bos=True, eos=True)
         b = pack.lm.logprob(sentence_forms(spun_s), bos=True, eos=True)
         total += 1
@@ -227,8 +227,14 @@ def collocations(pack: LanguagePack, ps: Pocketsphinx) -> dict:
             o_count = min((pack.vocab.count(w) for w in sentence_forms(rec["original"])), default=0)
             s_count = min((pack.vocab.count(w) for w in sentence_forms(rec["spun"])), default=0)
             rarer += o_count < s_count
-            misses.append({"spun": rec["spun"], "original": rec["original"], "margin": round(a - b, 2),
-                           "original_rarer": o_count < s_count})
+            misses.append(
+                {
+                    "spun": rec["spun"],
+                    "original": rec["original"],
+                    "margin": round(a - b, 2),
+                    "original_rarer": o_count < s_count,
+                }
+            )
     return {
         "pairs": total,
         "skipped_not_found": skipped,
@@ -256,8 +262,11 @@ def thesaurus_recall(pack: LanguagePack) -> dict:
         src = {t for t, _ in pack.thesaurus.sources(s)}
         rev += o in src
         either += o in src or o in {t for t, _ in pack.thesaurus.synonyms(s)}
-    return {"single_word_pairs": n, "original_in_sources": round(rev / max(1, n), 4),
-            "original_in_sources_or_synonyms": round(either / max(1, n), 4)}
+    return {
+        "single_word_pairs": n,
+        "original_in_sources": round(rev / max(1, n), 4),
+        "original_in_sources_or_synonyms": round(either / max(1, n), 4),
+    }
 
 
 def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
@@ -268,7 +277,7 @@ def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
     for f in sents:
         f = ["<s>", *f]
         for i in range(1, len(f)):
-            ngrams.append(tuple(f[max(0, i - order + 1): i + 1]))
+            ngrams.append(tuple(f[max(0, i - order + 1) : i + 1]))
     ngrams = ngrams[:400_000]
     lm.score_ngrams(ngrams[:50_000])  # warm the page cache the way a running engine would be
     t = time.perf_counter()
@@ -284,13 +293,65 @@ def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
     lm.score_ngrams_python(ngrams[:100_000])
     python_rate = min(len(ngrams), 100_000) / (time.perf_counter() - t)
     # ... and the engine's pattern: 50 candidate words in each context.
-    cands = [w for w, _ in zip(("the", "power", "force", "call", "contact", "people", "men", "soldiers", "troops",
-                                "said", "told", "ministry", "government", "forces", "air", "left", "departed",
-                                "concern", "problem", "fears", "killed", "died", "between", "among", "face",
-                                "area", "phone", "cellphone", "minister", "president", "war", "army", "military",
-                                "attack", "assault", "stories", "tales", "difficulties", "issues", "continued",
-                                "ongoing", "nightmare", "man", "male", "gentleman", "persons", "homes",
-                                "households", "electricity", "strength"), range(50), strict=False)]
+    cands = [
+        w
+        for w, _ in zip(
+            (
+                "the",
+                "power",
+                "force",
+                "call",
+                "contact",
+                "people",
+                "men",
+                "soldiers",
+                "troops",
+                "said",
+                "told",
+                "ministry",
+                "government",
+                "forces",
+                "air",
+                "left",
+                "departed",
+                "concern",
+                "problem",
+                "fears",
+                "killed",
+                "died",
+                "between",
+                "among",
+                "face",
+                "area",
+                "phone",
+                "cellphone",
+                "minister",
+                "president",
+                "war",
+                "army",
+                "military",
+                "attack",
+                "assault",
+                "stories",
+                "tales",
+                "difficulties",
+                "issues",
+                "continued",
+                "ongoing",
+                "nightmare",
+                "man",
+                "male",
+                "gentleman",
+                "persons",
+                "homes",
+                "households",
+                "electricity",
+                "strength",
+            ),
+            range(50),
+            strict=False,
+        )
+    ]
     contexts = list({ng[:-1] for ng in ngrams[:8000] if len(ng) == order})
     batch = [(*c, w) for c in contexts for w in cands]
     t = time.perf_counter()
@@ -386,8 +447,8 @@ def main() -> None:
         "collocation_95": coll["share"] >= 0.95,
         "load_1s": load_s <= 1.0,
         "memory_1gb": rss_pack <= 1024,
-        "speed_1m_per_s": max(spd["score_ngrams_sliding_windows_per_s"],
-                              spd["score_ngrams_shared_context_per_s"]) >= 1e6,
+        "speed_1m_per_s": max(spd["score_ngrams_sliding_windows_per_s"], spd["score_ngrams_shared_context_per_s"])
+        >= 1e6,
         "size_64mb_git": result["size_bytes"]["git_zlib"] <= 64 * 2**20,
     }
     result["targets"] = ok

@@ -3,8 +3,10 @@
 Real spun pages with their sources are few (see ../shared/dev/), so the engine, the detector's
 calibration and the trace index are also measured on held-out Wikipedia articles spun here. Styles:
 
-- ``synonym``  word swaps from the language pack's own thesaurus, in random senses (a spinner that
-  shares the engine's table: the optimistic case);
+- ``common``   word swaps to one of the few commonest, closest synonyms the pack's thesaurus lists,
+  the way commercial spinners' curated tables work ("said" → "stated", "soldiers" → "troops");
+- ``synonym``  word swaps from the language pack's own thesaurus, in random senses (a cruder spinner
+  that shares the engine's table);
 - ``phrase``   as ``synonym`` but preferring multi-word replacements and phrase originals
   ("people" → "men and women", "face" → "facial area");
 - ``unseen``   swaps from the MyThes thesaurus (Debian ``mythes-en-us``) restricted to pairs the
@@ -33,7 +35,7 @@ from unspin.tokens import WORD, tokenize
 
 REPO = Path(__file__).resolve().parents[1]
 MYTHES_DIR = REPO / ".cache" / "spinner-sources"
-STYLES = ("synonym", "phrase", "unseen")
+STYLES = ("common", "synonym", "phrase", "unseen")
 RATES = (0.1, 0.25, 0.4, 0.6)
 
 # Words a spinner leaves alone: function words carry no synonym worth swapping.
@@ -136,14 +138,26 @@ class UnseenTable:
 
 
 class PackTable:
-    """The pack's own thesaurus, forward direction (what a spinner using that table would pick)."""
+    """The pack's own thesaurus, forward direction (what a spinner using that table would pick).
 
-    def __init__(self, pack, prefer_phrases: bool = False) -> None:
+    ``common``: like commercial spinners, whose curated tables list a few frequent, close synonyms
+    per word, pick only among the five commonest listed synonyms that are near the word in vector
+    space. Without it, any listed synonym in any sense (a much cruder spinner).
+    """
+
+    def __init__(self, pack, prefer_phrases: bool = False, common: bool = False) -> None:
         self.pack = pack
         self.prefer_phrases = prefer_phrases
+        self.common = common
 
     def choices(self, word: str) -> list[str]:
         out = [t for t, _ in self.pack.thesaurus.synonyms(word) if t != word and re.fullmatch(r"[a-z][a-z' -]*", t)]
+        if self.common:
+            vocab, vectors = self.pack.vocab, self.pack.vectors
+            close = [
+                t for t in out if " " not in t and vocab.count(t) >= 1000 and (vectors.similarity(word, t) or 0) >= 0.5
+            ]
+            return sorted(close, key=lambda t: -vocab.count(t))[:5]
         if self.prefer_phrases:
             phrases = [t for t in out if " " in t]
             if phrases:
@@ -154,6 +168,8 @@ class PackTable:
 def table_for(style: str, pack):
     if style == "synonym":
         return PackTable(pack)
+    if style == "common":
+        return PackTable(pack, common=True)
     if style == "phrase":
         return PackTable(pack, prefer_phrases=True)
     if style == "unseen":

@@ -116,9 +116,11 @@ def test_seed_example(pack: LanguagePack) -> None:
     report = check(text, pack)
     assert_contract(text, report)
     assert report.spun
-    originals = {s.text.lower(): (s.original or "").lower() for s in report.spans}
-    assert originals.get("troopers") == "soldiers"
-    assert originals.get("overseas") == "foreign"
+    restored_as: dict[str, set[str]] = {}
+    for s in report.spans:
+        restored_as.setdefault(s.text.lower(), set()).add((s.original or "").lower())
+    assert "soldiers" in restored_as.get("troopers", set())
+    assert "foreign" in restored_as.get("overseas", set())
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:

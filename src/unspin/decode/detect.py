@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import kenlm
+
 from ..tokens import WORD, Token, lm_form
 
 MIN_WORDS = 50  # below this a document verdict is a guess: "too-short"
 MIN_ENGLISH_SHARE = 0.6  # share of words the pack knows, below which the text is "not-english"
+MIN_FUNCTION_SHARE = 0.15  # English prose: ~0.35-0.5 of words are function words; French: < 0.1
 MIN_PROSE_SHARE = 0.5  # share of tokens that are words; tables, code and lists of numbers fall below
 
 SPUN, CLEAN, TOO_SHORT, NOT_ENGLISH, NOT_PROSE = "spun", "clean", "too-short", "not-english", "not-prose"
@@ -40,8 +43,8 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
-# Features per mode: full = (decoder evidence, screening evidence); fast = (screening evidence,).
-_DEFAULTS = {"full": Calibration((0.5, 0.3), -6.0, 0.5), "fast": Calibration((0.5,), -4.0, 0.5)}
+# Features per mode: full = (decoder evidence, *screening features); fast = screening features.
+_DEFAULTS = {"full": Calibration((0.5, 0.3, 0.0, 0.0), -6.0, 0.5), "fast": Calibration((0.5, 0.0, 0.0), -4.0, 0.5)}
 
 
 @lru_cache(maxsize=1)
@@ -58,42 +61,89 @@ def calibrations() -> dict[str, Calibration]:
 
 
 def gate(pack, tokens: list[Token]) -> str | None:
-    """A verdict for texts that cannot be judged (None when the text can be judged)."""
+    """A verdict for texts that cannot be judged (None when the text can be judged).
+
+    English is recognised by its function words ("the", "of", "and" … make up a third of English
+    prose and almost none of French or German) and by words the pack knows; prose by the share of
+    tokens that are words (tables, code and lists of numbers fall below).
+    """
+    from .channel import FUNCTION_WORDS
+
     words = [t for t in tokens if t.kind == WORD]
     if tokens and len(words) / len(tokens) < MIN_PROSE_SHARE:
         return NOT_PROSE
-    alpha = [t for t in words if t.text.isalpha()]
+    alpha = [t for t in words if t.text.isalpha()][:2000]
     if alpha:
-        known = sum(1 for t in alpha if pack.vocab.count(lm_form(t.text)) > 0)
-        ascii_share = sum(1 for t in alpha if t.text.isascii()) / len(alpha)
-        if known / len(alpha) < MIN_ENGLISH_SHARE or ascii_share < MIN_ENGLISH_SHARE:
+        forms = [lm_form(t.text) for t in alpha]
+        function_share = sum(1 for f in forms if f in FUNCTION_WORDS) / len(forms)
+        known = sum(1 for f in forms if pack.vocab.count(f) > 0) / len(forms)
+        if len(forms) >= 20 and (function_share < MIN_FUNCTION_SHARE or known < MIN_ENGLISH_SHARE):
             return NOT_ENGLISH
     if len(words) < MIN_WORDS:
         return TOO_SHORT
     return None
 
 
-def screen(pack, sentences: list[list[Token]]) -> float:
-    """Screening evidence without decoding: the share (per 100) of known content words that neither
-    follow their left neighbour nor lead into their right one in any n-gram the pack has seen.
+SCREEN_FEATURES = ("unseen_both_sides", "low_pmi_share", "neg_mean_pmi")
 
-    Honest writing rarely puts a common word between two unseen bigrams; a spinner that swaps
-    "power" for "electricity" after "air" does it constantly. One pass of the language model per
-    sentence, in C++: no candidates, no search.
+
+def screen(pack, sentences: list[list[Token]]) -> tuple[float, float, float]:
+    """Screening evidence without decoding, from one pass of the language model per sentence.
+
+    For each known content word:
+
+    - ``unseen_both_sides``: per 100 words, how many neither follow their left neighbour nor lead
+      into their right one in any n-gram the pack has seen. Honest writing rarely puts a common
+      word between two unseen bigrams; a spinner that swaps "power" for "electricity" after "air"
+      does it constantly.
+    - ``low_pmi_share`` and ``neg_mean_pmi``: how much better the context predicts the word and the
+      word after it than their plain frequency does (log10 P(w|h) - log10 P(w)). Writers use words
+      that belong with their neighbours; thesaurus swaps do not, whatever their frequency, so this
+      normalises away the rare-but-right vocabulary of specialised text.
     """
     from .channel import eligible
 
     model = pack.lm.model
-    count = hits = 0
+    unigram = _unigram_logprobs(pack)
+    count = hits = low = 0
+    pmi_sum = 0.0
     for sent in sentences:
         if not sent:
             continue
         forms = [lm_form(t.text) for t in sent]
         scores = list(model.full_scores(" ".join(forms), bos=True, eos=True))
+        last = len(forms) - 1
         for k, tok in enumerate(sent):
             if not eligible(tok, k == 0, pack) or scores[k][2]:  # [2]: out of vocabulary
                 continue
             count += 1
             if scores[k][1] <= 1 and scores[k + 1][1] <= 1:
                 hits += 1
-    return 100.0 * hits / count if count else 0.0
+            gain = scores[k][0] - unigram(forms[k])
+            if k < last:
+                gain += scores[k + 1][0] - unigram(forms[k + 1])
+            pmi_sum += gain
+            low += gain < 0
+    if not count:
+        return (0.0, 0.0, 0.0)
+    return (100.0 * hits / count, 100.0 * low / count, -pmi_sum / count)
+
+
+_UNIGRAMS: dict[int, dict[str, float]] = {}
+
+
+def _unigram_logprobs(pack):
+    """log10 P(w) with no context, memoised per pack."""
+    model = pack.lm.model
+    memo = _UNIGRAMS.setdefault(id(pack), {})
+    null = kenlm.State()
+    model.NullContextWrite(null)
+    out = kenlm.State()
+
+    def lookup(word: str) -> float:
+        v = memo.get(word)
+        if v is None:
+            v = memo[word] = model.BaseScore(null, word, out)
+        return v
+
+    return lookup

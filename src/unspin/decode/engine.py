@@ -14,8 +14,8 @@ from . import detect
 from .channel import eligible, keep_logprob, propose, swap_prior
 from .decoder import Decision, decode_sentence, preselect
 
-SPAN_MIN_GAIN = 0.5  # log10 odds a substitution needs to be reported as a span (~76 % confidence)
-ORIGINAL_MIN_GAIN = 0.3  # log10 odds over the runner-up an original needs to be stated, else null
+SPAN_MIN_GAIN = 1.0  # log10 odds a substitution needs to be reported as a span (~91 % confidence)
+ORIGINAL_MIN_GAIN = 1.0  # log10 odds over the runner-up an original needs to be stated, else null
 EVIDENCE_CAP = 4.0  # one span cannot carry a document on its own
 # A word that is unnatural but has no clear original is more often a rare word used well than a swap.
 EVIDENCE_NEEDS_ORIGINAL = True
@@ -87,22 +87,22 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
         report.stats["flagged_words"] = 0
         return report
     screened = detect.screen(pack, sentences)
-    report.stats["screen"] = round(screened, 4)
+    report.stats["screen"] = dict(zip(detect.SCREEN_FEATURES, (round(x, 4) for x in screened), strict=True))
     if fast:
-        features: tuple[float, ...] = (screened,)
+        features: tuple[float, ...] = screened
         report.stats["mode"] = "fast"
     else:
         spans, restored, evidence = _spans(text, repaired, repairs, pack, sentences)
         report.spans, report.restored = spans, restored
         report.stats["flagged_words"] = sum(len(s.text.split()) for s in spans)
         report.stats["evidence"] = round(evidence, 4)
-        features = (evidence, screened)
+        features = (evidence, *screened)
     score = cal.score(features)
     report.score = round(score, 4)
     if verdict == detect.TOO_SHORT:
         report.spun, report.verdict = False, verdict
         return report
-    report.spun = score >= threshold
+    report.spun = report.score >= threshold  # the score as reported, so consumers can re-derive it
     report.verdict = detect.SPUN if report.spun else detect.CLEAN
     return report
 
