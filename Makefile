@@ -17,10 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-pack.txt pyproject.
 	touch $(STAMP)
 
 demo: setup
-	@echo "== unspin repair examples/spun-news.txt (damage undone, edits logged) =="
-	$(VENV)/bin/unspin repair examples/spun-news.txt
+	@echo "== unspin check examples/spun-news.txt: verdict, flagged spans [→ likely original] =="
+	-$(VENV)/bin/unspin check --color examples/spun-news.txt
 	@echo
-	@echo "== the edit log (unspin repair --json) =="
+	@echo "== unspin restore: the likely original wording =="
+	$(VENV)/bin/unspin restore examples/spun-news.txt
+	@echo
+	@echo "== unspin repair --json: what scraping broke, with offsets =="
 	$(VENV)/bin/unspin repair --json examples/spun-news.txt | $(PY) -c "import json,sys; [print(r) for r in json.load(sys.stdin)['repairs']]"
 
 lint: setup
