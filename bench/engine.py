@@ -85,14 +85,20 @@ def seed(pack) -> dict:
     rep = check(pair["spun_text"], pack).to_dict()
     ps = PairScore()
     ps.add_pair("seed", pair["spun_text"], pair["source_text"], rep["spans"])
-    named = {}
-    for spun_words in SEED_SWAPS:
-        hit = [s for s in rep["spans"] if spun_words.split()[0] in s["text"] or s["text"] in spun_words]
-        named[spun_words] = next((s["original"] for s in hit if s.get("original")), None)
+    # The named swaps, judged on the restored text: each occurrence of the spun phrase
+    # should now read as the original phrase.
+    restored = rep["restored"].lower()
+    spun_l = pair["spun_text"].lower()
     out = {"spun": rep["spun"], "score": rep["score"], "spans": len(rep["spans"]), **ps.result()}
-    out["named_swaps"] = {
-        k: {"restored_as": v, "correct": (v or "").lower() == SEED_SWAPS[k].lower()} for k, v in named.items()
-    }
+    named = {}
+    for spun_words, orig in SEED_SWAPS.items():
+        occurrences = spun_l.count(spun_words.lower())
+        fixed = restored.count(orig.lower()) - spun_l.count(orig.lower())
+        named[spun_words] = {"original": orig, "occurrences": occurrences, "restored": max(0, min(fixed, occurrences))}
+    out["named_swaps"] = named
+    out["named_swaps_restored_share"] = round(
+        sum(v["restored"] for v in named.values()) / max(1, sum(v["occurrences"] for v in named.values())), 4
+    )
     return out
 
 
