@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..tokens import WORD, Token, lm_form
 from .neighbours import index_for
 
@@ -119,28 +121,38 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     if found is not None:
         return found
     own = tuple(observed.split())
-    best: dict[tuple[str, ...], float] = {}
+    proposed: dict[tuple[str, ...], float | None] = {}  # words -> vector similarity (None: thesaurus)
     for term, _pos in thesaurus.sources(observed):
         words = tuple(term.split())
-        if words == own or words in best or not plausible_original(own, words):
-            continue
-        best[words] = -ALPHA * math.log10(max(1, thesaurus.degree(term)))
+        if words != own and words not in proposed and plausible_original(own, words):
+            proposed[words] = None
     if len(own) == 1:
         index = index_for(pack)
         for sim, word in index.neighbours(observed) if index is not None else ():
-            if (word,) not in best and plausible_original(own, (word,)):
-                best[(word,)] = VECTOR_COST - 2.0 * (1.0 - sim)
-    # Spinners swap close synonyms: an original far from the observed word in vector space
-    # ("cash" for "down") is a fluent guess, not an explanation.
+            if (word,) not in proposed and plausible_original(own, (word,)):
+                proposed[(word,)] = sim
+    # Rank first (cheap, one vectorised lookup), then cost only the few that are kept.
+    singles = [w for w in proposed if len(w) == 1]
+    counts = dict(zip(singles, pack.vocab.counts([w[0] for w in singles]).tolist(), strict=True)) if singles else {}
+    ranked = sorted(proposed, key=lambda w: -counts[w] if len(w) == 1 else -1)[:MAX_CANDIDATES]
     vectors = getattr(pack, "vectors", None)
-    if vectors is not None and SIMILARITY_WEIGHT:
-        for words in best:
-            sim = vectors.similarity(observed, " ".join(words))
-            if sim is not None:
-                best[words] += SIMILARITY_WEIGHT * min(0.0, sim - SIMILARITY_FLOOR)
-    vocab = pack.vocab
-    ranked = sorted(best.items(), key=lambda kv: -vocab.count(" ".join(kv[0])) if len(kv[0]) == 1 else -1)
-    found = [(cost, words) for words, cost in ranked[:MAX_CANDIDATES]]
+    own_vec = vectors.vector(observed) if vectors is not None and SIMILARITY_WEIGHT else None
+    found = []
+    for words in ranked:
+        sim = proposed[words]
+        if sim is None:
+            cost = -ALPHA * math.log10(max(1, thesaurus.degree(" ".join(words))))
+        else:
+            cost = VECTOR_COST - 2.0 * (1.0 - sim)
+        # Spinners swap close synonyms: an original far from the observed word in vector space
+        # ("cash" for "down") is a fluent guess, not an explanation.
+        if own_vec is not None:
+            vec = vectors.vector(" ".join(words))
+            if vec is not None:
+                denom = float(np.linalg.norm(own_vec) * np.linalg.norm(vec))
+                if denom > 0:
+                    cost += SIMILARITY_WEIGHT * min(0.0, float(own_vec @ vec) / denom - SIMILARITY_FLOOR)
+        found.append((cost, words))
     memo[observed] = found
     return found
 

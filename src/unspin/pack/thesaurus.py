@@ -167,6 +167,7 @@ def _analyses(word: str) -> list[tuple[str, str, str]]:
     return out
 
 
+@lru_cache(maxsize=262144)  # lemminflect deep-copies its tables on every call: memoise
 def _inflect_term(term: str, upos: str, tag: str) -> str | None:
     """Put ``term`` (a base form, maybe a phrase) into Penn ``tag``: verbs inflect their first word
     ("get the job done" → "got the job done"), nouns and adjectives their last ("air power" → "air
