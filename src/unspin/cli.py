@@ -127,16 +127,28 @@ def restore_cmd(source: str, pack_dir: str | None) -> None:
 @click.argument("inputs", nargs=-1, required=True, metavar="IN... OUT")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
-@click.option("--fast", is_flag=True, help="Screening mode (no spans).")
+@click.option("--fast", is_flag=True, help="Screening mode (no spans), for crawl-scale filtering.")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes (default: all cores).")
 @_pack_option
-def batch_cmd(inputs: tuple[str, ...], text_field: str, id_field: str, fast: bool, pack_dir: str | None) -> None:
-    """One report per input record (JSONL in, JSONL out); a bad record becomes an error row."""
+def batch_cmd(
+    inputs: tuple[str, ...], text_field: str, id_field: str, fast: bool, workers: int | None, pack_dir: str | None
+) -> None:
+    """One report per input record: JSONL (.gz, .zst), Parquet or WARC in; JSONL or Parquet out.
+
+    Resumable: after an interruption, rerun the same command and it continues where it stopped,
+    every record appearing in the output exactly once. A bad record becomes an error row.
+    """
+    import os
+
     from .batch import run_batch
 
     if len(inputs) < 2:
         _fail("batch needs at least one input and an output: unspin batch IN... OUT")
+    _pack(pack_dir)  # fail early, in one line, if the pack cannot be loaded
     try:
-        summary = run_batch(list(inputs[:-1]), inputs[-1], text_field, id_field, fast, _pack(pack_dir))
+        summary = run_batch(
+            list(inputs[:-1]), inputs[-1], text_field, id_field, fast, pack_dir, workers or os.cpu_count() or 1
+        )
     except InputError as exc:
         _fail(str(exc))
     click.echo(summary, err=True)
