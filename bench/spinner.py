@@ -149,8 +149,15 @@ class PackTable:
         self.pack = pack
         self.prefer_phrases = prefer_phrases
         self.common = common
+        self._memo: dict[str, list[str]] = {}
 
     def choices(self, word: str) -> list[str]:
+        found = self._memo.get(word)
+        if found is None:
+            found = self._memo[word] = self._choices(word)
+        return found
+
+    def _choices(self, word: str) -> list[str]:
         out = [t for t, _ in self.pack.thesaurus.synonyms(word) if t != word and re.fullmatch(r"[a-z][a-z' -]*", t)]
         if self.common:
             vocab, vectors = self.pack.vocab, self.pack.vectors
