@@ -176,11 +176,26 @@ def _inflect_term(term: str, upos: str, tag: str) -> str | None:
 
     words = term.split(" ")
     i = 0 if upos in ("VERB", "AUX") else len(words) - 1
-    forms = getInflection(words[i], tag=tag) or getInflection(words[i], tag=tag, inflect_oov=True)
-    if not forms:
-        return None
-    words[i] = forms[0]
+    form = _dictionary_form(words[i], tag)
+    if form is None:
+        forms = getInflection(words[i], tag=tag) or getInflection(words[i], tag=tag, inflect_oov=True)
+        if not forms:
+            return None
+        form = forms[0]
+    words[i] = form
     return " ".join(words)
+
+
+def _dictionary_form(lemma: str, tag: str) -> str | None:
+    """lemminflect's dictionary answer for a lower-case lemma, read without its per-call deep copy of
+    the lemma's table (the bulk of a cold check's time); None sends the caller to the full API."""
+    from lemminflect.core.Inflections import Inflections
+
+    if not lemma.islower() or tag.startswith("NNP"):
+        return None
+    infl = Inflections()
+    forms = (infl._getOverridesDict().get(lemma) or {}).get(tag) or (infl._getInflDict().get(lemma) or {}).get(tag)
+    return forms[0] if forms else None
 
 
 class Thesaurus:
