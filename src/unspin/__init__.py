@@ -5,9 +5,17 @@ and where a text was spun, with the likely originals, and ``restore`` gives the 
 ``repair`` and ``check`` return a :class:`~unspin.report.Report`.
 """
 
-from .decode import check, restore
-from .repair import repair, repair_text
-from .report import Repair, Report, Span
+import os
+
+# The engine's only BLAS work is small matrix-vector products (vector neighbours): a multi-threaded
+# BLAS pool costs more than it saves and spins against other workers (measured in bench/batch.py).
+# Set before numpy is first imported; an explicit setting by the user wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from .decode import check, restore  # noqa: E402
+from .repair import repair, repair_text  # noqa: E402
+from .report import Repair, Report, Span  # noqa: E402
 
 __all__ = ["Repair", "Report", "Span", "check", "repair", "repair_text", "restore"]
 __version__ = "0.1.0"
