@@ -17,18 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..report import Repair, Report, Span
-from .terminal import _input_text
+from .common import confidence_level, input_text
 
 __all__ = ["confidence_level", "segments", "to_html"]
-
-
-def confidence_level(confidence: float) -> str:
-    """Three bands, the same ones the terminal uses, so a span looks equally sure everywhere."""
-    if confidence >= 0.95:
-        return "high"
-    if confidence >= 0.8:
-        return "medium"
-    return "low"
 
 
 def _pieces(text: str, base: int, end: int, repairs: Sequence[Repair], index: dict[int, int]) -> list[dict[str, Any]]:
@@ -57,7 +48,7 @@ def segments(report: Report, text: str | None = None) -> list[dict[str, Any]]:
     into ``spans``, ``original``, ``confidence``, ``level``, ``why``) whose ``parts`` are its own text
     and repair pieces, so a restored view can keep a rejected span's repairs.
     """
-    text = _input_text(report) if text is None else text
+    text = input_text(report) if text is None else text
     index = {id(r): i for i, r in enumerate(report.repairs)}
     repairs = sorted(report.repairs, key=lambda r: r.start)
     spans: list[tuple[int, Span]] = sorted(enumerate(report.spans), key=lambda p: p[1].start)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..report import Repair, Report
+from .common import confidence_level, input_text
 
 _KIND_STYLE = {
     "entity": "bold green",
@@ -51,12 +52,11 @@ def repair_summary(repairs: Iterable[Repair]) -> str:
     return "repairs: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
+_LEVEL_STYLE = {"high": "bold white on red", "medium": "black on dark_orange", "low": "black on yellow"}
+
+
 def _confidence_style(confidence: float) -> str:
-    if confidence >= 0.95:
-        return "bold white on red"
-    if confidence >= 0.8:
-        return "black on dark_orange"
-    return "black on yellow"
+    return _LEVEL_STYLE[confidence_level(confidence)]
 
 
 def render_check(report: Report, out: TextIO, color: bool) -> None:
@@ -74,7 +74,7 @@ def render_check(report: Report, out: TextIO, color: bool) -> None:
     console.print(head)
     text = Text()
     # Spans index the input; show them over the input text so offsets stay honest.
-    original_text = _input_text(report)
+    original_text = input_text(report)
     pos = 0
     for s in report.spans:
         text.append(original_text[pos : s.start])
@@ -84,17 +84,3 @@ def render_check(report: Report, out: TextIO, color: bool) -> None:
         pos = s.end
     text.append(original_text[pos:])
     console.print(text, end="" if original_text.endswith("\n") else "\n")
-
-
-def _input_text(report: Report) -> str:
-    """The input the report's offsets index: the repaired text with the repairs undone."""
-    parts, pos = [], 0
-    shift = 0
-    for r in report.repairs:
-        out_start = r.start + shift
-        parts.append(report.repaired[pos:out_start])
-        parts.append(r.before)
-        pos = out_start + len(r.after)
-        shift += len(r.after) - (r.end - r.start)
-    parts.append(report.repaired[pos:])
-    return "".join(parts)
