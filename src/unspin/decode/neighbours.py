@@ -20,8 +20,7 @@ class NeighbourIndex:
 
     def __init__(self, pack) -> None:
         vectors = pack.vectors
-        table, matrix = vectors._t, vectors._v
-        words = [table.string(i) for i in range(len(table))]
+        words, matrix = vectors.table()
         keep = [i for i, w in enumerate(words) if w.isalpha() and pack.vocab.count(w) >= MIN_COUNT]
         self._words = [words[i] for i in keep]
         m = np.asarray(matrix[keep], dtype=np.float32)

@@ -61,6 +61,11 @@ class Vectors:
     def __len__(self) -> int:
         return len(self._t)
 
+    def table(self) -> tuple[list[str], np.ndarray]:
+        """Every word and the matrix of their (int8-quantised unit) vectors, row for row: what a
+        nearest-neighbour search over the vocabulary needs."""
+        return [self._t.string(i) for i in range(len(self._t))], self._v
+
     def vector(self, term: str) -> np.ndarray | None:
         """Mean unit vector of the term's words (``None`` if no word is known); unknown words are
         skipped in a phrase only if at least half of its words are known."""
