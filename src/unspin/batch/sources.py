@@ -41,7 +41,10 @@ def _open_lines(path: Path):
     return path.open("rb")
 
 
-def _jsonl(path: Path, text_field: str, id_field: str) -> Iterator[tuple[str | None, str | None, str | None, dict]]:
+_Row = tuple[str | None, str | None, str | None, dict]
+
+
+def _jsonl(path: Path, text_field: str, id_field: str, keep: tuple[str, ...] = ()) -> Iterator[_Row]:
     with _open_lines(path) as fh:
         lineno = 0
         while True:
@@ -67,19 +70,21 @@ def _jsonl(path: Path, text_field: str, id_field: str) -> Iterator[tuple[str | N
             if not isinstance(rec, dict):
                 yield fallback, None, "record is not a JSON object", {}
                 continue
-            yield _fields(rec, text_field, id_field, fallback)
+            yield _fields(rec, text_field, id_field, fallback, keep)
 
 
-def _fields(rec: dict, text_field: str, id_field: str, fallback: str) -> tuple[str, str | None, str | None, dict]:
+def _fields(
+    rec: dict, text_field: str, id_field: str, fallback: str, keep: tuple[str, ...] = ()
+) -> tuple[str, str | None, str | None, dict]:
     rid = rec.get(id_field)
     rid = fallback if rid is None else str(rid)
     text = rec.get(text_field)
     if not isinstance(text, str):
         return rid, None, f"field {text_field!r} missing or not a string", {}
-    return rid, text, None, {}
+    return rid, text, None, {k: str(rec[k]) for k in keep if rec.get(k) is not None}
 
 
-def _parquet(path: Path, text_field: str, id_field: str) -> Iterator[tuple[str | None, str | None, str | None, dict]]:
+def _parquet(path: Path, text_field: str, id_field: str, keep: tuple[str, ...] = ()) -> Iterator[_Row]:
     import pyarrow.parquet as pq
 
     try:
@@ -90,7 +95,7 @@ def _parquet(path: Path, text_field: str, id_field: str) -> Iterator[tuple[str |
     for batch in pf.iter_batches(batch_size=1024):
         for rec in batch.to_pylist():
             n += 1
-            yield _fields(rec, text_field, id_field, f"{path.name}:row-{n}")
+            yield _fields(rec, text_field, id_field, f"{path.name}:row-{n}", keep)
 
 
 def _warc(path: Path) -> Iterator[tuple[str | None, str | None, str | None, dict]]:
@@ -122,8 +127,12 @@ def _warc(path: Path) -> Iterator[tuple[str | None, str | None, str | None, dict
             yield rid, text, None, meta
 
 
-def read_records(paths: list[str], text_field: str, id_field: str) -> Iterator[Record]:
-    """All records of all inputs, in order, each with its global index."""
+def read_records(paths: list[str], text_field: str, id_field: str, keep: tuple[str, ...] = ()) -> Iterator[Record]:
+    """All records of all inputs, in order, each with its global index.
+
+    ``keep`` names fields of JSONL/Parquet records copied into ``Record.meta`` when present (the
+    trace index keeps a reference's url, title and date; WARC records always carry url and date).
+    """
     for p in paths:
         if not Path(p).is_file():
             raise InputError(f"{p}: no such file")
@@ -132,11 +141,11 @@ def read_records(paths: list[str], text_field: str, id_field: str) -> Iterator[R
         path = Path(p)
         name = path.name.lower()
         if name.endswith(".parquet"):
-            stream = _parquet(path, text_field, id_field)
+            stream = _parquet(path, text_field, id_field, keep)
         elif name.endswith((".warc", ".warc.gz")):
             stream = _warc(path)
         else:
-            stream = _jsonl(path, text_field, id_field)
+            stream = _jsonl(path, text_field, id_field, keep)
         for rid, text, error, meta in stream:
             yield Record(index, rid or f"record-{index}", text, error, meta)
             index += 1

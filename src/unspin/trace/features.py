@@ -1,0 +1,167 @@
+"""Spin-invariant fingerprints of a text, for finding its source despite the rewording.
+
+A spinner swaps common content words for thesaurus neighbours and leaves the rest: names, numbers,
+rare words (the thesaurus has nothing for "Kandahar" or "1987") and the function words between them.
+So the fingerprints are built from what survives:
+
+- **anchors**: names, numbers and rare words, one feature each. They are the postings of the
+  inverted index: few per document, highly selective, and nearly all intact in a spun copy.
+- **skeleton shingles**: runs of four tokens in which every common content word is replaced by a
+  wildcard ("the * * of Ankara in 1987"). A word-for-word swap leaves a skeleton shingle unchanged, so
+  two texts that share most of their skeleton are the same text, reworded. They re-rank the
+  candidates the anchors found, and are stored as a sample (one hash in four, chosen by the hash
+  itself, so the copy and the source sample the same shingles).
+
+Every feature is a stable 64-bit hash (BLAKE2b), the same in every process and every version of
+Python, because the index stores them on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..decode.channel import FUNCTION_WORDS
+from ..tokens import lm_form
+
+__all__ = ["FEATURES_VERSION", "Fingerprint", "fingerprint", "stable_hash"]
+
+# Bump when what a fingerprint contains changes: an index built with other features cannot be queried.
+FEATURES_VERSION = 1
+
+# A lower-case word is an anchor when the language pack saw it fewer times than this in ~125 M words
+# of Wikipedia: rare enough that spinners' tables seldom list it, and selective in an index.
+RARE_COUNT = 3000
+SHINGLE = 4
+WILDCARD = "*"
+SKETCH_SAMPLE = 4
+POSTED = 96  # keep skeleton shingles whose hash is 0 modulo this
+
+
+def stable_hash(text: str) -> int:
+    """A signed 64-bit hash of ``text`` that never changes (SQLite integers are signed 64-bit)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+_HASHES: dict[str, int] = {}
+
+
+def _token_hash(form: str) -> int:
+    """``stable_hash`` memoised: a collection repeats the same few hundred thousand forms."""
+    h = _HASHES.get(form)
+    if h is None:
+        if len(_HASHES) > 2_000_000:
+            _HASHES.clear()
+        h = _HASHES[form] = stable_hash(form)
+    return h
+
+
+# Shingle hashes combine the token hashes positionally (odd multipliers, wrapping uint64 arithmetic)
+# and finish with a 64-bit mixer, vectorised over the whole text.
+_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64)
+
+
+def _shingle_hashes(hashes: np.ndarray) -> np.ndarray:
+    n = hashes.size - SHINGLE + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    acc = np.zeros(n, dtype=np.uint64)
+    for k in range(SHINGLE):
+        acc += hashes[k : k + n] * _MULT[k]
+    acc ^= acc >> np.uint64(31)
+    acc *= np.uint64(0xBF58476D1CE4E5B9)
+    acc ^= acc >> np.uint64(29)
+    return acc
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """The features of one text: anchor hashes (unique) and the sampled skeleton sketch (sorted)."""
+
+    anchors: np.ndarray  # int64, sorted unique: all anchors, which a query looks up
+    sketch: np.ndarray  # uint32, sorted unique
+    words: int
+
+    def posted(self) -> np.ndarray:
+        """The anchors a reference posts in the index: its ``POSTED`` smallest hashes.
+
+        A bottom-k sample keeps postings bounded for long documents; because it is chosen by hash,
+        a copy that shares most anchors with its source holds most of the source's sample too.
+        """
+        return self.anchors[:POSTED]
+
+
+# Trace cuts text its own way, in one regex pass: only source and copy need to agree, and tracing
+# must index a collection at thousands of documents a second. Numbers keep their separators; words
+# keep inner apostrophes; of punctuation only what ends sentences and clauses or opens quotes stays.
+_TOKEN_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|[.!?;:,\"“”()]")
+_SENTENCE_END = frozenset('.!?"“”')
+
+# Per distinct token string: (anchor hash or 0, skeleton hash) when it opens a sentence, and when not.
+_Forms = tuple[int, int, int, int]
+_FORMS: dict[str, _Forms] = {}
+
+
+def _forms(token: str, vocab) -> _Forms:
+    found = _FORMS.get(token)
+    if found is not None:
+        return found
+    if len(_FORMS) > 2_000_000:
+        _FORMS.clear()
+    first = token[0]
+    if first.isdigit():
+        a = _token_hash("#" + token)
+        found = (a, a, a, a)
+    elif not first.isalpha():
+        h = _token_hash(token)
+        found = (0, h, 0, h)
+    else:
+        low = lm_form(token)
+        if low in FUNCTION_WORDS:
+            h = _token_hash(low)
+            found = (0, h, 0, h)
+        else:
+            anchor = _token_hash(low)
+            wild = _token_hash(WILDCARD)
+            if vocab.count(low) < RARE_COUNT:
+                found = (anchor, anchor, anchor, anchor)
+            elif first.isupper():
+                # A name, case-folded. A capitalised common word opening a sentence ("Officials")
+                # is no name, and a spinner may well have swapped it.
+                found = (0, wild, anchor, anchor)
+            else:
+                found = (0, wild, 0, wild)
+    _FORMS[token] = found
+    return found
+
+
+def fingerprint(text: str, vocab) -> Fingerprint:
+    """Anchors and skeleton sketch of ``text``; ``vocab`` is the language pack's vocabulary."""
+    tokens = _TOKEN_RE.findall(text)
+    anchors: set[int] = set()
+    skeleton: list[int] = []
+    initial = True
+    words = 0
+    for tok in tokens:
+        forms = _FORMS.get(tok) or _forms(tok, vocab)
+        a, h = (forms[0], forms[1]) if initial else (forms[2], forms[3])
+        if a:
+            anchors.add(a)
+        skeleton.append(h)
+        initial = tok in _SENTENCE_END
+        words += tok[0].isalpha()
+    hashes = np.array(skeleton, dtype=np.int64).view(np.uint64)
+    shingles = _shingle_hashes(hashes)
+    if shingles.size:
+        wild = np.int64(_token_hash(WILDCARD)).view(np.uint64)
+        all_wild = np.lib.stride_tricks.sliding_window_view(hashes == wild, SHINGLE).all(axis=1)
+        shingles = shingles[~all_wild]
+    sketch = np.unique((shingles & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    return Fingerprint(
+        anchors=np.array(sorted(anchors), dtype=np.int64),
+        sketch=sketch[sketch % SKETCH_SAMPLE == 0],
+        words=words,
+    )
