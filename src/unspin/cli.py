@@ -17,6 +17,7 @@ from .repair import repair
 from .report import Report
 from .serve.cli import serve
 from .textio import InputError, read_text, stream_text
+from .trace.cli import index, trace_cmd
 
 EXIT_CLEAN, EXIT_SPUN, EXIT_ERROR = 0, 1, 2
 
@@ -156,6 +157,8 @@ def batch_cmd(
 
 cli.add_command(serve)
 cli.add_command(pack)
+cli.add_command(index)
+cli.add_command(trace_cmd)
 
 
 def main() -> None:

@@ -84,3 +84,67 @@ def render_check(report: Report, out: TextIO, color: bool) -> None:
         pos = s.end
     text.append(original_text[pos:])
     console.print(text, end="" if original_text.endswith("\n") else "\n")
+
+
+_FACT_STYLE = {"altered": "bold yellow", "missing": "bold red", "added": "bold cyan"}
+
+
+def _marked(text: str, lo: int, hi: int, marks: list[tuple[int, int, str]]) -> Text:
+    """``text[lo:hi]`` with the ``(start, end, style)`` marks that fall inside it."""
+    out = Text()
+    pos = lo
+    for s, e, style in sorted(m for m in marks if lo <= m[0] and m[1] <= hi):
+        if s < pos:
+            continue
+        out.append(text[pos:s])
+        out.append(text[s:e], style=style)
+        pos = e
+    out.append(text[pos:hi])
+    return out
+
+
+def render_trace(report: Report, out: TextIO, color: bool) -> None:
+    """Each candidate source, then its passages side by side (copy | source) with changed facts
+    marked, then the list of changed facts. Plain text when not on a terminal."""
+    from rich.table import Table
+
+    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=not color)
+    copy = input_text(report)
+    if not report.trace:
+        console.print("no source found in the index", style="bold")
+        return
+    for rank, src in enumerate(report.trace, 1):
+        head = Text()
+        head.append(f"#{rank} {src['id']}", style="bold")
+        head.append(f"  score {src['score']:.2f} · {len(src['passages'])} passages", style="dim")
+        for key in ("title", "url", "date"):
+            if src.get(key):
+                head.append(f" · {src[key]}", style="dim")
+        console.print(head)
+        facts = src["changed_facts"]
+        copy_marks = [(f["copy_start"], f["copy_end"], _FACT_STYLE[f["change"]]) for f in facts if f["copy"]]
+        if rank > 1:
+            continue  # the runners-up: a line each is enough
+        table = Table(show_header=True, header_style="bold", expand=True, show_lines=True)
+        table.add_column("copy", ratio=1)
+        table.add_column(f"source {src['id']}", ratio=1)
+        for p in src["passages"]:
+            base = p["source_start"]
+            source_marks = [
+                (f["source_start"] - base, f["source_end"] - base, _FACT_STYLE[f["change"]])
+                for f in facts
+                if f["source"] and base <= f["source_start"] < p["source_end"]
+            ]
+            table.add_row(
+                _marked(copy, p["copy_start"], p["copy_end"], copy_marks),
+                _marked(p["source_text"], 0, len(p["source_text"]), source_marks),
+            )
+        console.print(table)
+        if facts:
+            console.print(Text("changed facts", style="bold"))
+            for f in facts:
+                line = Text(f"  {f['change']:8} {f['kind']:7} ")
+                line.append(str(f["source"]) if f["source"] else "—", style="dim")
+                line.append("  →  ")
+                line.append(str(f["copy"]) if f["copy"] else "—", style=_FACT_STYLE[f["change"]])
+                console.print(line)

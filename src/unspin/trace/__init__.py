@@ -29,6 +29,7 @@ from .store import Candidate, IndexError_, Reference, TraceIndex
 __all__ = [
     "IndexError_",
     "Reference",
+    "Skipped",
     "TraceIndex",
     "add_references",
     "attach_trace",

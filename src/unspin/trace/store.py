@@ -104,6 +104,7 @@ class TraceIndex:
             self.conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA journal_size_limit=67108864")  # the WAL is truncated back to 64 MiB
             self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache
             self.conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -169,6 +170,7 @@ class TraceIndex:
                 pending = []
         if pending:
             added += self._write(pending)
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return added
 
     def _write(self, items: list[tuple[Reference, Fingerprint]]) -> int:
