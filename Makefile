@@ -25,6 +25,11 @@ demo: setup
 	@echo
 	@echo "== unspin repair --json: what scraping broke, with offsets =="
 	$(VENV)/bin/unspin repair --json examples/spun-news.txt | $(PY) -c "import json,sys; [print(r) for r in json.load(sys.stdin)['repairs']]"
+	@echo
+	@echo "== unspin trace: its source in a reference collection, side by side, with the facts that changed =="
+	rm -rf .cache/demo-index
+	$(VENV)/bin/unspin index build examples/references.jsonl --index .cache/demo-index --workers 1
+	-$(VENV)/bin/unspin trace examples/spun-news.txt --index .cache/demo-index
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

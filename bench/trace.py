@@ -33,7 +33,7 @@ from unspin.pack import LanguagePack
 from unspin.pack.corpus import corpus_shards, held_out_articles, training_articles
 from unspin.repair import repair
 from unspin.trace import Reference, add_references, attach_trace, open_index
-from unspin.trace.store import TraceIndex
+from unspin.trace.store import MIN_SCORE, TraceIndex
 
 STYLES = ("common", "synonym", "phrase", "unseen")
 RATES = (0.15, 0.25, 0.35, 0.5)
@@ -156,13 +156,20 @@ def main() -> None:
     pack = LanguagePack.load()
     rng = random.Random(11)
 
-    held = [a for a in held_out_articles() if len(a["text"].split()) >= 50][: args.queries]
+    eligible = [a for a in held_out_articles() if len(a["text"].split()) >= 50]
+    held = eligible[: args.queries]
+    # Copies whose source is NOT in the collection: how often would unspin name a wrong source?
+    orphans = eligible[args.queries : args.queries + 200]
     tables = {s: table_for(s, pack) for s in STYLES}
     synthetic = []  # (query text, {true ids}, style, rate, words)
     for i, a in enumerate(held):
         style, rate = STYLES[i % len(STYLES)], RATES[(i // len(STYLES)) % len(RATES)]
         spun = spin(a["text"], tables[style], rate, rng, pack)
         synthetic.append((spun.text, {f"wiki-{a['id']}"}, style, rate, len(a["text"].split())))
+
+    orphan_queries = [
+        (spin(a["text"], tables[STYLES[i % 4]], RATES[i % 4], rng, pack).text, set()) for i, a in enumerate(orphans)
+    ]
 
     pairs = list(load_jsonl(DEV / "real-pairs.jsonl")) + list(load_jsonl(DEV / "seed-pair.jsonl"))
     by_text: dict[str, str] = {}
@@ -174,20 +181,16 @@ def main() -> None:
         real_queries.append((p["spun_text"], {src_id}, p.get("style", "spinner"), p["id"]))
 
     refs = [Reference(f"wiki-{a['id']}", a["text"], title=a["title"]) for a in held] + real_refs
-    docs_for_baselines: list[tuple[str, str]] = [(r.id, r.text) for r in refs]
-
-    def collection():
-        yield from refs
-        for a in distractors(args.distractors):
-            if not args.no_baselines:
-                docs_for_baselines.append((f"d-{a['id']}", a["text"]))
-            yield Reference(f"d-{a['id']}", a["text"], title=a["title"])
+    # Read (and decompress) the collection before timing the build: users index JSONL or Parquet,
+    # not our .xz shards, and decompression would otherwise dominate the figure.
+    collection = refs + [Reference(f"d-{a['id']}", a["text"], title=a["title"]) for a in distractors(args.distractors)]
+    docs_for_baselines = [(r.id, r.text) for r in collection]
 
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(args.index or tmp) / "index"
         idx: TraceIndex = open_index(where, pack, create=True)
         t0 = time.perf_counter()
-        n_docs = add_references(idx, collection(), workers=args.workers)
+        n_docs = add_references(idx, collection, workers=args.workers)
         build_s = time.perf_counter() - t0
         info = idx.info()
 
@@ -206,6 +209,20 @@ def main() -> None:
 
         ranks, lat, full = run(synthetic)
         real_ranks, _, _ = run(real_queries)
+        true_scores = [c.score for (text, truth, *_), r in zip(synthetic, ranks, strict=True) if r == 1
+                       for c in idx.search(text, top=1)]
+        orphan_scores = [max([c.score for c in idx.search(text, top=1)], default=0.0) for text, _ in orphan_queries]
+        scores = {
+            "true_source_top1": {"min": min(true_scores), "p1": round(float(np.percentile(true_scores, 1)), 4),
+                                 "p5": round(float(np.percentile(true_scores, 5)), 4)},
+            "no_source_top1": {"p50": round(float(np.percentile(orphan_scores, 50)), 4),
+                               "p99": round(float(np.percentile(orphan_scores, 99)), 4), "max": max(orphan_scores)},
+            "no_source_named_at_min_score": round(
+                sum(1 for x in orphan_scores if x >= MIN_SCORE) / len(orphan_scores), 4),
+            "true_source_dropped_at_min_score": round(
+                sum(1 for x in true_scores if x < MIN_SCORE) / len(true_scores), 4),
+            "min_score": MIN_SCORE,
+        }
 
         per = {}
         for key, pick in (("style", 2), ("rate", 3)):
@@ -219,7 +236,8 @@ def main() -> None:
             if r != 1
         ]
         real = [
-            {"id": q[3], "style": q[2], "rank": r} for q, r in zip(real_queries, real_ranks, strict=True)
+            {"id": q[3], "style": q[2], "rank": r, "score": max([c.score for c in idx.search(q[0], top=1)], default=0)}
+            for q, r in zip(real_queries, real_ranks, strict=True)
         ]
         result = {
             "collection": {"documents": n_docs, "distractors": args.distractors},
@@ -238,6 +256,7 @@ def main() -> None:
                     "spinner_style_all_first": all(r["rank"] == 1 for r in real if r["style"] == "spinner"),
                     "pairs": real,
                 },
+                "scores": scores,
                 "query_ms": {"retrieval_p50": pct(lat, 50), "retrieval_p95": pct(lat, 95),
                              "full_trace_p50": pct(full, 50), "full_trace_p95": pct(full, 95)},
             },

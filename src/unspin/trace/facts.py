@@ -43,9 +43,15 @@ class Fact:
     key: str
 
 
+def _common_word(word: str, vocab) -> bool:
+    """A capitalised word that the corpus mostly writes in lower case is a word, not a name."""
+    return vocab.cased_count(word.lower()) > vocab.cased_count(word)
+
+
 def _sentence_start(text: str, pos: int, lo: int) -> bool:
     before = text[lo:pos].rstrip(" \t“\"'‘(")
-    return not before or before[-1] in ".!?\n:"
+    # A dateline's dash opens a sentence too: "Kestrel Bay – Emergency crews ...".
+    return not before or before[-1] in ".!?\n:–—"
 
 
 def facts(text: str, start: int = 0, end: int | None = None, vocab=None) -> list[Fact]:
@@ -85,7 +91,7 @@ def facts(text: str, start: int = 0, end: int | None = None, vocab=None) -> list
         e = s + len(name)
         if re.fullmatch(_NUMBER_WORDS, name.lower()) or not free(s, e):
             continue
-        if len(words) == 1 and _sentence_start(text, s, start) and vocab is not None and vocab.count(name) >= 3000:
+        if len(words) == 1 and _sentence_start(text, s, start) and vocab is not None and _common_word(name, vocab):
             continue
         add(NAME, s, e, name.lower())
     found.sort(key=lambda f: f.start)

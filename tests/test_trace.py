@@ -1,0 +1,246 @@
+"""Trace: the index finds a reworded copy's source, aligns them, reports changed facts, survives a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from unspin.decode.engine import get_pack
+from unspin.trace import IndexError_, Reference, add_references, open_index, read_references, trace
+from unspin.trace.features import fingerprint
+from unspin.trace.store import DB_NAME
+
+# Reference articles written for these tests.
+REFS = {
+    "harbour": (
+        "The harbour authority in Port Ellery said on Tuesday that 42 cargo ships were delayed by the storm. "
+        "Captain Mira Olsen, who leads the pilots, said the waves reached nine metres near the breakwater. "
+        "Repairs to the northern quay will cost about 3.5 million euros and should finish in March. "
+        "\"We have never seen the channel close for three days in a row,\" Olsen told reporters. "
+        "The Ministry of Transport promised an inquiry into the warning system."
+    ),
+    "orchard": (
+        "Farmers in the Vessa valley expect a smaller apple harvest after a late frost damaged the blossom. "
+        "The regional cooperative estimated that yields would fall by 18 percent compared with last year. "
+        "Growers who installed wind machines lost far less of their crop, according to the survey. "
+        "Prices at the Hallen market have already risen, traders said on Friday."
+    ),
+    "library": (
+        "The city library of Brannock will reopen on 4 May after a renovation that lasted two years. "
+        "Architects kept the reading room's oak shelves and added a glass roof over the courtyard. "
+        "The project cost 12 million pounds, most of it paid by a grant from the Arts Council. "
+        "Librarian Tomas Reyes said the children's section is now twice as large as before."
+    ),
+    "bridge": (
+        "Engineers closed the old railway bridge at Dunmore after inspectors found cracks in two steel girders. "
+        "Trains between Dunmore and Kells will run on a diversion that adds forty minutes to the journey. "
+        "The rail company said a temporary structure could be ready within six weeks."
+    ),
+}
+
+# A spun copy of "harbour": synonym swaps, one number changed (42 → 44) and one name (Ministry of
+# Transport → Ministry of Shipping), and a reworded quotation.
+COPY = (
+    "The port authority in Port Ellery stated on Tuesday that 44 freight vessels were postponed by the tempest. "
+    "Captain Mira Olsen, who heads the pilots, explained the surf reached nine metres close to the breakwater. "
+    "Fixes to the northern quay will price approximately 3.5 million euros and should complete in March. "
+    "\"We have never witnessed the channel shut for three days in a row,\" Olsen informed journalists. "
+    "The Ministry of Shipping pledged an investigation into the alert system."
+)
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return get_pack()
+
+
+@pytest.fixture()
+def index(tmp_path: Path, pack):
+    idx = open_index(tmp_path / "idx", pack, create=True)
+    idx.add(Reference(k, v, url=f"https://example.org/{k}") for k, v in REFS.items())
+    yield idx
+    idx.close()
+
+
+def test_spun_copy_traces_to_its_source_with_aligned_passages(index) -> None:
+    report = trace(COPY, index, top=3)
+    best = report.trace[0]
+    assert best["id"] == "harbour"
+    assert best["url"] == "https://example.org/harbour"
+    assert all(other["score"] < best["score"] for other in report.trace[1:])
+    passages = best["passages"]
+    assert passages, "a copy of the whole article aligns"
+    first = passages[0]
+    assert first["source_text"] == REFS["harbour"][first["source_start"] : first["source_end"]]
+    assert COPY[first["copy_start"] : first["copy_end"]].startswith("The port authority")
+    # Every sentence of this copy has its counterpart, so one passage covers the copy.
+    assert passages[-1]["copy_end"] == len(COPY)
+
+
+def test_changed_facts_number_name_and_quotation(index) -> None:
+    facts = trace(COPY, index, top=1).trace[0]["changed_facts"]
+    by_kind = {(f["kind"], f["change"]): f for f in facts}
+    number = by_kind[("number", "altered")]
+    assert (number["source"], number["copy"]) == ("42", "44")
+    assert COPY[number["copy_start"] : number["copy_end"]] == "44"
+    assert REFS["harbour"][number["source_start"] : number["source_end"]] == "42"
+    name = by_kind[("name", "altered")]
+    assert (name["source"], name["copy"]) == ("Ministry of Transport", "Ministry of Shipping")
+    assert ("quote", "altered") in by_kind
+    # Facts the copy kept are not reported.
+    reported = {f["source"] for f in facts} | {f["copy"] for f in facts}
+    assert "3.5 million" not in reported and "Mira Olsen" not in reported and "3.5" not in reported
+
+
+def test_copy_offsets_index_the_input_when_repair_changed_it(index) -> None:
+    damaged = COPY.replace("Olsen told", "Olsen told").replace("\"We", "&quot;We", 1)
+    report = trace(damaged, index, top=1)
+    assert report.repairs, "the entity was repaired"
+    for f in report.trace[0]["changed_facts"]:
+        if f["copy_start"] is not None and f["kind"] == "number":
+            assert damaged[f["copy_start"] : f["copy_end"]] == f["copy"]
+    for p in report.trace[0]["passages"]:
+        assert 0 <= p["copy_start"] < p["copy_end"] <= len(damaged)
+
+
+def test_unrelated_text_finds_no_confident_source(index) -> None:
+    report = trace("Volcanic ash from the eruption grounded flights across the archipelago for a week.", index)
+    assert all(s["id"] == "bridge" or s["score"] < 0.3 for s in report.trace) or report.trace == []
+    assert not any(s["passages"] for s in report.trace)
+
+
+def test_add_replaces_by_id_and_remove_forgets(index) -> None:
+    assert len(index) == 4
+    index.add([Reference("harbour", REFS["harbour"])])
+    assert len(index) == 4 and index.ids().count("harbour") == 1
+    assert index.remove(["harbour", "no-such-id"]) == 1
+    assert len(index) == 3
+    assert all(s["id"] != "harbour" for s in trace(COPY, index).trace)
+    # No posting is left pointing at the removed document.
+    (orphans,) = index.conn.execute("SELECT count(*) FROM postings WHERE doc NOT IN (SELECT doc FROM docs)").fetchone()
+    assert orphans == 0
+
+
+def test_fingerprint_is_spin_invariant_and_stable(pack) -> None:
+    def shared(x: str, y: str) -> float:
+        a, b = fingerprint(x, pack.vocab).anchors.tolist(), fingerprint(y, pack.vocab).anchors.tolist()
+        return len(set(a) & set(b)) / len(a)
+
+    assert shared(REFS["harbour"], COPY) > 0.5 > 0.1 > shared(REFS["harbour"], REFS["orchard"])
+    # The same text gives the same hashes in another process (they are stored on disk).
+    code = (
+        "from unspin.decode.engine import get_pack; from unspin.trace.features import fingerprint;"
+        f"print(fingerprint({REFS['orchard']!r}, get_pack().vocab).anchors.tolist())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == fingerprint(REFS["orchard"], pack.vocab).anchors.tolist()
+
+
+def test_index_of_another_format_is_refused_with_a_clear_message(tmp_path: Path, pack) -> None:
+    with open_index(tmp_path / "i", pack, create=True) as idx:
+        idx.add([Reference("x", REFS["bridge"])])
+    conn = sqlite3.connect(tmp_path / "i" / DB_NAME)
+    conn.execute("UPDATE meta SET value = '999' WHERE key = 'features'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(IndexError_, match="rebuild the index"):
+        open_index(tmp_path / "i", pack)
+    with pytest.raises(IndexError_, match="no index at"):
+        open_index(tmp_path / "missing", pack)
+
+
+def test_parallel_build_equals_serial_build(tmp_path: Path, pack) -> None:
+    refs = [Reference(f"{k}-{i}", v + f" Item {i}.") for i in range(40) for k, v in REFS.items()]
+    one, two = open_index(tmp_path / "serial", pack, create=True), open_index(tmp_path / "par", pack, create=True)
+    with one, two:
+        assert add_references(one, refs, workers=1) == add_references(two, refs, workers=2) == len(refs)
+        for q in (COPY, REFS["library"]):
+            assert [c.id for c in one.search(q, top=5)] == [c.id for c in two.search(q, top=5)]
+
+
+def _write_refs(path: Path, n: int) -> None:
+    with path.open("w") as fh:
+        for i in range(n):
+            k = list(REFS)[i % len(REFS)]
+            fh.write(json.dumps({"id": f"r{i}", "text": f"Record {i} from Site{i}. " + REFS[k]}) + "\n")
+
+
+def _committed(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1)
+        (n,) = conn.execute("SELECT value FROM meta WHERE key = 'documents'").fetchone()
+        conn.close()
+        return int(n)
+    except sqlite3.Error:
+        return 0
+
+
+def test_build_killed_mid_write_leaves_a_working_index_and_a_rerun_completes(tmp_path: Path, pack) -> None:
+    refs, where = tmp_path / "refs.jsonl", tmp_path / "idx"
+    total = 30000
+    _write_refs(refs, total)
+    cmd = [sys.executable, "-m", "unspin", "index", "build", str(refs), "--index", str(where), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while _committed(where / DB_NAME) < 2000 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the build finished before it could be killed; make the input larger"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    with open_index(where, pack) as idx:
+        n = len(idx)
+        assert 2000 <= n < total and n % 1000 == 0, "only whole batches are committed"
+        assert len(idx.ids()) == n
+        assert idx.search(f"Record 7 from Site7. {REFS['bridge']}", top=1)[0].id == "r7"
+    subprocess.run(cmd, check=True, capture_output=True)
+    with open_index(where, pack) as idx:
+        assert len(idx) == total and len(set(idx.ids())) == total
+
+
+def test_read_references_skips_bad_records_and_keeps_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "refs.jsonl"
+    path.write_text(
+        json.dumps({"id": "a", "text": REFS["bridge"], "url": "https://x.test/a", "date": "2024-01-02"})
+        + "\nnot json\n"
+        + json.dumps({"id": "b", "text": ""})
+        + "\n",
+        encoding="utf-8",
+    )
+    skipped = []
+    refs = list(read_references([str(path)], skipped.append))
+    assert [(r.id, r.url, r.date) for r in refs] == [("a", "https://x.test/a", "2024-01-02")]
+    assert [s.id for s in skipped] == ["refs.jsonl:line-2", "b"]
+
+
+def _unspin(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "unspin", *args], capture_output=True, text=True)
+
+
+def test_cli_index_and_trace(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    copy = tmp_path / "copy.txt"
+    copy.write_text(COPY, encoding="utf-8")
+    where = str(tmp_path / "idx")
+    run = _unspin("index", "build", str(refs), "--index", where)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(_unspin("index", "info", "--index", where).stdout)["documents"] == 4
+    out = _unspin("trace", str(copy), "--index", where, "--json")
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["trace"][0]["id"] == "harbour"
+    text = _unspin("trace", str(copy), "--index", where).stdout
+    assert "#1 harbour" in text and "Ministry of Transport" in text and "Ministry of Shipping" in text
+    bad = _unspin("trace", str(copy), "--index", str(tmp_path / "none"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no index at" in bad.stderr
+    removed = _unspin("index", "remove", "harbour", "--index", where)
+    assert removed.returncode == 0 and "removed 1 of 1" in removed.stderr
