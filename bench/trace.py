@@ -66,6 +66,11 @@ def summarise(ranks: list[int | None]) -> dict:
     }
 
 
+def stage(what: str) -> None:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"[{time.strftime('%H:%M:%S')}] {what} (peak RSS {rss} MB)", file=sys.stderr, flush=True)
+
+
 def pct(values: list[float], q: float) -> float:
     return round(1000 * float(np.percentile(values, q)), 2)
 
@@ -81,31 +86,39 @@ def shingles(text: str, k: int = 5) -> set[bytes]:
 
 
 def minhash_baseline(docs: list[tuple[str, str]], query_sets: dict[str, list[tuple[str, set[str]]]]) -> dict:
-    from datasketch import MinHash, MinHashLSH
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
 
     t0 = time.perf_counter()
-    sigs = MinHash.bulk([shingles(t) for _, t in docs], num_perm=128)
-    matrix = np.stack([m.hashvalues for m in sigs])
+    # One permutation table for all signatures (datasketch makes one per MinHash object otherwise,
+    # which at 100k documents costs gigabytes), and lean signatures in the LSH.
+    seed = MinHash(num_perm=128)
+    perm, scheme = seed.permutations, seed.scheme
+    matrix = np.empty((len(docs), 128), dtype=np.uint64)
     lsh = MinHashLSH(threshold=0.5, num_perm=128)
     with lsh.insertion_session() as session:
-        for (doc_id, _), m in zip(docs, sigs, strict=True):
-            session.insert(doc_id, m)
+        for i, (doc_id, text) in enumerate(docs):
+            m = MinHash(num_perm=128, permutations=perm, scheme=scheme)
+            m.update_batch(list(shingles(text)))
+            matrix[i] = m.hashvalues
+            session.insert(doc_id, LeanMinHash(m))
     build = time.perf_counter() - t0
     ids = [d for d, _ in docs]
     position = {d: i for i, d in enumerate(ids)}
     out: dict = {"build_docs_per_s": round(len(docs) / build)}
     for name, queries in query_sets.items():
-        out[name] = _minhash_queries(matrix, lsh, ids, position, queries)
+        out[name] = _minhash_queries(matrix, lsh, (perm, scheme), ids, position, queries)
     return out
 
 
-def _minhash_queries(matrix, lsh, ids, position, queries) -> dict:
+def _minhash_queries(matrix, lsh, params, ids, position, queries) -> dict:
     from datasketch import MinHash
+
+    perm, scheme = params
 
     lsh_found, ranks_lsh, ranks_all, lat = 0, [], [], []
     for text, truth in queries:
         t = time.perf_counter()
-        q = MinHash(num_perm=128)
+        q = MinHash(num_perm=128, permutations=perm, scheme=scheme)
         q.update_batch(list(shingles(text)))
         jacc = (matrix == q.hashvalues).mean(axis=1)
         order = np.argsort(-jacc, kind="stable")[:TOP]
@@ -188,11 +201,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(args.index or tmp) / "index"
+        stage(f"collection ready: {len(collection)} documents")
         idx: TraceIndex = open_index(where, pack, create=True)
         t0 = time.perf_counter()
         n_docs = add_references(idx, collection, workers=args.workers)
         build_s = time.perf_counter() - t0
         info = idx.info()
+        stage(f"index built in {build_s:.0f} s")
 
         def run(queries):
             ranks, lat, full = [], [], []
@@ -243,6 +258,8 @@ def main() -> None:
             "collection": {"documents": n_docs, "distractors": args.distractors},
             "build": {
                 "docs_per_s": round(n_docs / build_s),
+                "words_per_document": round(sum(len(r.text.split()) for r in collection) / len(collection)),
+                "mb_per_s": round(sum(len(r.text.encode()) for r in collection) / build_s / 1e6, 2),
                 "seconds": round(build_s, 1),
                 "bytes_per_document": info["bytes_per_document"],
                 "postings_per_document": round(info["postings"] / n_docs, 1),
@@ -270,6 +287,7 @@ def main() -> None:
         result["baselines"] = {}
         sets = {"spun_wikipedia": all_queries, "real_pairs": real_q}
         for name, fn in (("minhash", minhash_baseline), ("bm25", bm25_baseline)):
+            stage(f"baseline {name}")
             t0 = time.perf_counter()
             result["baselines"][name] = {**fn(docs_for_baselines, sets), "seconds": round(time.perf_counter() - t0, 1)}
     u = result["unspin"]
