@@ -373,6 +373,14 @@ def test_trace_concurrent_requests_agree(traced: str) -> None:
     assert all(ids[0] == "harbour-bridge" for _, ids in results)
 
 
+def test_trace_through_one_locked_connection_gives_the_same_answers(traced: str, tmp_path) -> None:
+    index = build_index(tmp_path / "refs", serve_pack_dir())
+    config = ServeConfig(pack_dir=str(serve_pack_dir()), index_dir=str(index), trace_lock=True, concurrency=2)
+    with running(config) as base:
+        for body in ({"text": SPUN, "top": 5}, {"text": "😀 " + SPUN, "check": True}):
+            assert post(base, "/v1/trace", body).json() == post(traced, "/v1/trace", body).json()
+
+
 def test_trace_size_limit_and_broken_index(tmp_path) -> None:
     index = build_index(tmp_path / "refs", serve_pack_dir())
     with running(ServeConfig(pack_dir=str(serve_pack_dir()), index_dir=str(index), max_bytes=1000)) as base:

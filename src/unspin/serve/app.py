@@ -248,9 +248,10 @@ class _Tracer:
 
     A ``TraceIndex`` is one SQLite connection, which must not be used by two threads at once. The
     index is read-only while serving, so each engine thread opens its own connection (on first use)
-    instead of queueing behind one lock: SQLite reads release the GIL, and one thread's queries then
-    overlap another's alignment work (bench/serve.py measures both: ``--trace-lock``). The server
-    treats the index as fixed while it runs (answers are cached): restart it after ``unspin index add``.
+    instead of queueing behind one lock. Measured with bench/serve.py (``--trace-lock`` for the lock),
+    the two give the same throughput on 2 cores (tracing is mostly GIL-bound Python); per-thread
+    connections are kept because a slow query never holds up the other threads. The server treats
+    the index as fixed while it runs (answers are cached): restart it after ``unspin index add``.
     """
 
     def __init__(self, index: Any, serialize: bool = False) -> None:
@@ -442,7 +443,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         With `"check": true` the report also has what `/v1/check` gives (verdict, spans, restored), so a
         client gets the flagged spans and the traced source of one text in one call.
         """
-        from ..trace import attach_trace
+        from ..trace import IndexError_, attach_trace
 
         if tracer is None:
             raise ApiError(503, "no_index", index_error or "no reference index is loaded")
@@ -456,7 +457,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             else:
                 repaired, repairs = repair_text(text)
                 report = Report(repaired=repaired, repairs=repairs)
-            tracer(lambda index: attach_trace(report, index, top))
+            try:
+                tracer(lambda index: attach_trace(report, index, top))
+            except (IndexError_, sqlite3.Error) as exc:  # the index went away or broke under the server
+                raise ApiError(503, "index_unavailable", f"the reference index cannot be read: {exc}") from None
             return _report_bytes(report, text, body.segments)
 
         out = await engine.cached(("trace", top, body.check, body.segments), text, work)
