@@ -11,8 +11,17 @@ Two modes, because the server keeps an answer cache:
 * ``distinct`` every request sends a different text (a numbered sentence is prepended), so every
                request runs the engine: it measures the engine's throughput behind HTTP.
 
+``--endpoint trace`` measures ``/v1/trace``: the bench first builds a reference index (in a temporary
+folder) from the held-out Wikipedia articles (``unspin.pack.corpus.held_out_articles()``, needs
+../shared), then sends spun copies (bench/spinner.py, "common" style, 25 % of content words) of the
+first ``--words`` words of ``--trace-queries`` of them, a different copy each request in both modes
+(so ``same`` differs from ``distinct`` only by the cache), and counts answers whose best source is
+the right article (``top1``). ``--trace-check`` adds ``"check": true`` (what the page sends);
+``--trace-lock`` serves through one index connection behind a lock instead of one per thread.
+
 Usage: ``nice .venv/bin/python bench/serve.py [--duration 30] [--clients 32] [--words 500]
-[--modes same,distinct] [--endpoint check] [--pack DIR] [--workers N]``.
+[--modes same,distinct] [--endpoint check|restore|repair|trace] [--pack DIR] [--workers N]
+[--trace-queries 200] [--trace-check] [--trace-lock]``.
 """
 
 from __future__ import annotations
@@ -21,10 +30,13 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,19 +122,47 @@ class Conn:
             self.writer = None
 
 
-async def load(port: int, path: str, text: str, clients: int, duration: float, distinct: bool) -> dict[str, Any]:
+# A request: (body, the id the best traced source should have, or None when not tracing).
+Request = tuple[bytes, str | None]
+
+
+def text_requests(text: str, distinct: bool) -> Callable[[int], Request]:
+    same = json.dumps({"text": text}).encode()
+    if not distinct:
+        return lambda _: (same, None)
+    return lambda n: (json.dumps({"text": f"Report {n} from the desk.\n\n{text}"}).encode(), None)
+
+
+def trace_requests(queries: list[tuple[str, str]], distinct: bool, check: bool) -> Callable[[int], Request]:
+    """Spun copies in turn; ``distinct`` also numbers them, so no answer comes from the cache."""
+
+    def make(n: int) -> Request:
+        text, truth = queries[n % len(queries)]
+        if distinct:
+            text = f"Report {n} from the desk.\n\n{text}"
+        return json.dumps({"text": text, "top": 3, "check": check}).encode(), truth
+
+    return make
+
+
+def best_source(data: bytes) -> str | None:
+    trace = json.loads(data).get("trace") or []
+    return trace[0]["id"] if trace else None
+
+
+async def load(port: int, path: str, make: Callable[[int], Request], clients: int, duration: float) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[str, int] = {}
+    found = traced = 0
     counter = 0
-    same = json.dumps({"text": text}).encode()
     deadline = time.perf_counter() + duration
 
     async def worker() -> None:
-        nonlocal counter
+        nonlocal counter, found, traced
         conn = Conn("127.0.0.1", port)
         while time.perf_counter() < deadline:
             counter += 1
-            body = json.dumps({"text": f"Report {counter} from the desk.\n\n{text}"}).encode() if distinct else same
+            body, truth = make(counter)
             t0 = time.perf_counter()
             try:
                 code, data = await conn.post(path, body)
@@ -134,6 +174,9 @@ async def load(port: int, path: str, text: str, clients: int, duration: float, d
                 await conn.close()
             latencies.append(time.perf_counter() - t0)
             statuses[status] = statuses.get(status, 0) + 1
+            if truth is not None and status == "200":
+                traced += 1
+                found += best_source(data) == truth
         await conn.close()
 
     started = time.perf_counter()
@@ -141,7 +184,9 @@ async def load(port: int, path: str, text: str, clients: int, duration: float, d
     elapsed = time.perf_counter() - started
     lat = sorted(latencies)
     ok = statuses.get("200", 0)
+    extra = {"top1": round(found / traced, 4) if traced else None} if traced else {}
     return {
+        **extra,
         "requests": len(lat),
         "ok": ok,
         "errors": len(lat) - ok,
@@ -157,16 +202,48 @@ async def load(port: int, path: str, text: str, clients: int, duration: float, d
     }
 
 
+def build_trace_index(where: Path, pack_dir: str | None, n_queries: int, words: int) -> tuple[dict, list]:
+    """An index of the held-out Wikipedia articles, and spun copies of some of them: (info, queries)."""
+    from common import require_shared
+    from spinner import spin, table_for
+    from unspin.pack import LanguagePack
+    from unspin.pack.corpus import held_out_articles
+    from unspin.trace import Reference, add_references, open_index
+
+    require_shared()
+    pack = LanguagePack.load(pack_dir)
+    articles = held_out_articles()
+    t0 = time.perf_counter()
+    with open_index(where, pack, create=True) as index:
+        add_references(index, (Reference(f"wiki-{a['id']}", a["text"], title=a["title"]) for a in articles))
+        documents = len(index)
+    build_s = time.perf_counter() - t0
+    table, rng = table_for("common", pack), random.Random(7)
+    eligible = [a for a in articles if len(a["text"].split()) >= 100][:n_queries]
+    queries = [(spin(" ".join(a["text"].split(" ")[:words]), table, 0.25, rng, pack).text, f"wiki-{a['id']}")
+               for a in eligible]
+    info = {"index": str(where), "documents": documents, "build_s": round(build_s, 1), "queries": len(queries)}
+    return info, queries
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per mode")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--words", type=int, default=500)
     ap.add_argument("--modes", default="same,distinct")
-    ap.add_argument("--endpoint", default="check", choices=["check", "restore", "repair"])
+    ap.add_argument("--endpoint", default="check", choices=["check", "restore", "repair", "trace"])
     ap.add_argument("--pack", default=None, help="language pack (default: $UNSPIN_PACK or the shipped one)")
     ap.add_argument("--workers", type=int, default=None, help="server worker processes (default: its own)")
+    ap.add_argument("--trace-queries", type=int, default=200, help="spun held-out articles sent to /v1/trace")
+    ap.add_argument("--trace-check", action="store_true", help="trace with check too, as the page does")
+    ap.add_argument("--trace-lock", action="store_true", help="one index connection behind a lock")
     args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory(prefix="unspin-bench-serve-")
+    index_info: dict[str, Any] = {}
+    queries: list[tuple[str, str]] = []
+    if args.endpoint == "trace":
+        index_info, queries = build_trace_index(Path(tmp.name) / "index", args.pack, args.trace_queries, args.words)
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -175,6 +252,8 @@ def main() -> None:
         cmd += ["--pack", args.pack]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
+    if args.endpoint == "trace":
+        cmd += ["--index", index_info["index"]] + (["--trace-lock"] if args.trace_lock else [])
     env = {k: v for k, v in os.environ.items() if k != "UNSPIN_API_KEY"}
     server = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -187,24 +266,30 @@ def main() -> None:
                 if server.poll() is not None or time.monotonic() > deadline:
                     sys.exit(f"bench: the server did not start: {server.stderr.read() if server.stderr else ''}")
                 time.sleep(0.2)
-        text = text_of(args.words)
+        text = queries[0][0] if queries else text_of(args.words)
         path = f"/v1/{args.endpoint}"
         first = httpx.post(f"{url}{path}", json={"text": text}, timeout=120)
         if first.status_code != 200:
             sys.exit(f"bench: {path} answered {first.status_code}: {first.text[:300]}")
         results: dict[str, Any] = {}
         for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-            results[mode] = asyncio.run(load(port, path, text, args.clients, args.duration, mode == "distinct"))
+            distinct = mode == "distinct"
+            make = (
+                trace_requests(queries, distinct, args.trace_check) if queries else text_requests(text, distinct)
+            )
+            results[mode] = asyncio.run(load(port, path, make, args.clients, args.duration))
     finally:
         server.terminate()
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        tmp.cleanup()
     out = {
         "endpoint": path,
         "clients": args.clients,
-        "words": len(text.split()),
+        "words": round(sum(len(q.split()) for q, _ in queries) / len(queries)) if queries else len(text.split()),
+        **({"trace": {**index_info, "check": args.trace_check, "lock": args.trace_lock}} if queries else {}),
         "duration_s_per_mode": args.duration,
         "pack": health.get("pack"),
         "server_workers": args.workers or 1,
@@ -213,7 +298,7 @@ def main() -> None:
     }
     summary = " · ".join(
         f"{m}: {r['requests_per_s']} req/s, p50 {r['latency_s']['p50']}s, p99 {r['latency_s']['p99']}s, "
-        f"{r['errors']} errors"
+        f"{r['errors']} errors" + (f", top-1 {r['top1']}" if "top1" in r else "")
         for m, r in results.items()
     )
     emit(out, f"serve {path}, {args.clients} clients, {out['words']} words: {summary}")

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from unspin.pack import LanguagePack, default_pack_path
 from unspin.serve.app import ServeConfig, create_app
+from unspin.trace import Reference, open_index
 
 from .conftest import REPO
 
@@ -100,3 +101,62 @@ def serve_pack_dir() -> Path:
     assert result.exit_code == 0, result.output
     _built.append(out)
     return out
+
+
+# --- a reference collection written for these tests (no shared data needed) ---------------------
+# Five short articles; SPUN is a spun copy of the first, with a number (33 → 34) and a name
+# (Ortiz → Ruiz) changed. The second article repeats part of the first, so it is a weaker candidate.
+
+REFERENCES = [
+    Reference(
+        "harbour-bridge",
+        "The city council voted on Tuesday to close the Harbour Bridge for repairs. Engineers found 33 cracked "
+        "beams during an inspection last month. Mayor Helen Ortiz said the work would take about six weeks.\n\n"
+        "Traffic will be diverted through the tunnel, which the council expects to add ten minutes to the morning "
+        "commute. Local shop owners worry that fewer visitors will come to the old town while the bridge is closed.",
+        url="https://news.example/2024/harbour-bridge",
+        title="Council closes the Harbour Bridge",
+        date="2024-03-05",
+    ),
+    Reference(
+        "old-town-shops",
+        "Shops in the old town are preparing for a quiet spring. Mayor Helen Ortiz said the work would take about "
+        "six weeks. Traffic will be diverted through the tunnel, which the council expects to add ten minutes to "
+        "the morning commute. Local shop owners worry that fewer visitors will come to the old town while the "
+        "bridge is closed. The chamber of commerce plans a weekend market to "
+        "draw shoppers back.",
+        title="Old town shops brace for a quiet spring",
+        date="2024-03-07",
+    ),
+    Reference(
+        "lantern-festival",
+        "Thousands of people gathered along the river on Saturday for the annual lantern festival. Organisers said "
+        "more than 12,000 lanterns were released this year, a record. The festival began in 1998 as a small "
+        "neighbourhood event and has grown into one of the largest in the region.",
+        title="Lantern festival sets a record",
+    ),
+    Reference(
+        "school-breakfasts",
+        "The education ministry announced a new programme to provide free breakfasts in primary schools. Minister "
+        "David Chen said the plan would reach 450 schools by the end of the year. Teachers have long argued that "
+        "hungry children find it hard to concentrate in class.",
+    ),
+    Reference(
+        "orchard-frost",
+        "A late frost damaged apple orchards across the valley this week. Growers said up to half of the blossom "
+        "was lost on some farms. The regional farmers union has asked the government for emergency support.",
+    ),
+]
+SPUN = (
+    "The town board voted on Tuesday to shut the Harbour Bridge for fixes. Designers discovered 34 broken beams "
+    "during an examination last month. Mayor Helen Ruiz stated the work would take around six weeks.\n\n"
+    "Traffic will be redirected through the tunnel, which the board expects to add ten minutes to the morning "
+    "commute. Local store owners fear that fewer guests will come to the old town while the bridge is shut."
+)
+
+
+def build_index(directory: Path, pack_dir: Path) -> Path:
+    """A real SQLite reference index of ``REFERENCES`` in ``directory``, built with the serve pack."""
+    with open_index(directory, LanguagePack.load(pack_dir), create=True) as index:
+        index.add(REFERENCES)
+    return directory

@@ -17,7 +17,7 @@ from unspin.serve.app import ServeConfig
 from unspin.serve.cli import is_loopback
 
 from .conftest import EXAMPLE
-from .serve_helpers import free_port, running, serve_pack_dir
+from .serve_helpers import SPUN, build_index, free_port, running, serve_pack_dir
 
 TEXT = EXAMPLE.read_text(encoding="utf-8")
 
@@ -43,6 +43,7 @@ def assert_error(r: httpx.Response, status: int, code: str) -> dict:
 def test_health_says_what_is_loaded(url: str) -> None:
     h = httpx.get(f"{url}/healthz").json()
     assert h["status"] == "ok" and h["pack"] and h["pack_error"] is None and h["index"] is None
+    assert h["index_documents"] is None and h["index_error"] is None
 
 
 def test_repair_report_indexes_the_input(url: str) -> None:
@@ -267,3 +268,134 @@ def test_cli_serves_until_stopped(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# --- /v1/trace with a real index built here from the articles in serve_helpers -----------------------
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    index = build_index(tmp_path_factory.mktemp("refs"), serve_pack_dir())
+    with running(ServeConfig(pack_dir=str(serve_pack_dir()), index_dir=str(index), timeout=120)) as base:
+        yield base
+
+
+def _inside(start: int | None, end: int | None, lo: int, hi: int) -> bool:
+    return start is None or (end is not None and lo <= start < end <= hi)
+
+
+def assert_trace_offsets(text: str, trace: list[dict]) -> None:
+    for cand in trace:
+        assert 0 < cand["score"] <= 1 and cand["passages"]
+        for p in cand["passages"]:
+            assert 0 <= p["copy_start"] < p["copy_end"] <= len(text)
+            assert p["source_text"].strip() and len(p["source_text"]) == p["source_end"] - p["source_start"]
+        for f in cand["changed_facts"]:
+            if f["change"] != "missing":
+                assert text[f["copy_start"] : f["copy_end"]] == f["copy"], f
+            # A fact lies inside one passage on each side; its source offsets index the whole source.
+            home = [
+                p
+                for p in cand["passages"]
+                if _inside(f["copy_start"], f["copy_end"], p["copy_start"], p["copy_end"])
+                and _inside(f["source_start"], f["source_end"], p["source_start"], p["source_end"])
+            ]
+            assert home, f
+            if f["change"] != "added":
+                lo = home[0]["source_start"]
+                assert home[0]["source_text"][f["source_start"] - lo : f["source_end"] - lo] == f["source"], f
+
+
+def test_health_reports_the_index(traced: str) -> None:
+    h = httpx.get(f"{traced}/healthz").json()
+    assert h["index"] and h["index_documents"] == 5 and h["index_error"] is None
+
+
+def test_trace_finds_the_source_and_its_changed_facts(traced: str) -> None:
+    text = "😀 " + SPUN  # a character outside the BMP first: offsets are code points
+    d = post(traced, "/v1/trace", {"text": text, "top": 5}).json()
+    assert d["version"] == 1 and "spans" not in d, "no check unless asked"
+    ids = [c["id"] for c in d["trace"]]
+    assert ids[0] == "harbour-bridge" and len(set(ids)) == len(ids)
+    assert "lantern-festival" not in ids and "orchard-frost" not in ids
+    assert [c["score"] for c in d["trace"]] == sorted((c["score"] for c in d["trace"]), reverse=True)
+    best = d["trace"][0]
+    assert best["title"] == "Council closes the Harbour Bridge" and best["url"].startswith("https://")
+    assert_trace_offsets(text, d["trace"])
+    altered = {(f["kind"], f["source"], f["copy"]) for f in best["changed_facts"] if f["change"] == "altered"}
+    assert ("number", "33", "34") in altered
+    assert any(kind == "name" and "Ortiz" in src and "Ruiz" in cp for kind, src, cp in altered), altered
+    # top bounds the candidates.
+    assert len(post(traced, "/v1/trace", {"text": SPUN, "top": 1}).json()["trace"]) == 1
+
+
+def test_trace_with_check_gives_spans_and_source_in_one_answer(traced: str) -> None:
+    d = post(traced, "/v1/trace", {"text": SPUN, "check": True, "segments": True}).json()
+    checked = post(traced, "/v1/check", {"text": SPUN, "segments": True}).json()
+    assert d["spans"] == checked["spans"] and d["score"] == checked["score"] and d["segments"] == checked["segments"]
+    assert d["trace"][0]["id"] == "harbour-bridge"
+    assert "trace" not in checked, "/v1/check is unchanged"
+
+
+def test_trace_of_an_unrelated_text_finds_nothing(traced: str) -> None:
+    d = post(traced, "/v1/trace", {"text": "A quiet afternoon with tea and a crossword puzzle at home."}).json()
+    assert d["trace"] == []
+
+
+def test_trace_keeps_repairs_and_offsets_in_the_input(traced: str) -> None:
+    text = SPUN.replace("Tuesday", "Tuesday &#39;", 1).replace("34", "&amp; 34", 1)
+    d = post(traced, "/v1/trace", {"text": text}).json()
+    assert d["repairs"] and d["trace"][0]["id"] == "harbour-bridge"
+    assert_trace_offsets(text, d["trace"])
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [({"text": SPUN, "top": 0}, 422), ({"text": SPUN, "top": 21}, 422), ({"top": 3}, 422), ({"text": 1}, 422)],
+)
+def test_trace_bad_bodies(traced: str, body: dict, code: int) -> None:
+    assert_error(post(traced, "/v1/trace", body), code, "invalid_request")
+
+
+def test_trace_concurrent_requests_agree(traced: str) -> None:
+    results: list[tuple[int, list[str]]] = []
+
+    def one(i: int) -> None:
+        r = post(traced, "/v1/trace", {"text": f"Report {i}. " + SPUN, "top": 5})
+        results.append((r.status_code, [c["id"] for c in r.json()["trace"]]))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [status for status, _ in results] == [200] * 8
+    assert all(ids[0] == "harbour-bridge" for _, ids in results)
+
+
+def test_trace_through_one_locked_connection_gives_the_same_answers(traced: str, tmp_path) -> None:
+    index = build_index(tmp_path / "refs", serve_pack_dir())
+    config = ServeConfig(pack_dir=str(serve_pack_dir()), index_dir=str(index), trace_lock=True, concurrency=2)
+    with running(config) as base:
+        for body in ({"text": SPUN, "top": 5}, {"text": "😀 " + SPUN, "check": True}):
+            assert post(base, "/v1/trace", body).json() == post(traced, "/v1/trace", body).json()
+
+
+def test_trace_size_limit_and_broken_index(tmp_path) -> None:
+    index = build_index(tmp_path / "refs", serve_pack_dir())
+    with running(ServeConfig(pack_dir=str(serve_pack_dir()), index_dir=str(index), max_bytes=1000)) as base:
+        assert_error(post(base, "/v1/trace", {"text": "x" * 2000}), 413, "payload_too_large")
+    (tmp_path / "empty").mkdir()
+    with running(ServeConfig(pack_dir=str(serve_pack_dir()), index_dir=str(tmp_path / "empty"))) as base:
+        h = httpx.get(f"{base}/healthz").json()
+        assert h["index"] is None and "no index at" in h["index_error"]
+        err = assert_error(post(base, "/v1/trace", {"text": SPUN}), 503, "no_index")
+        assert "unspin index build" in err["message"]
+
+
+def test_cli_serves_an_index_and_refuses_a_broken_one(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "UNSPIN_API_KEY"}
+    (tmp_path / "empty").mkdir()
+    cmd = [sys.executable, "-m", "unspin", "serve", "--port", "1", "--pack", str(serve_pack_dir())]
+    r = subprocess.run([*cmd, "--index", str(tmp_path / "empty")], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2 and "no index at" in r.stderr and "Traceback" not in r.stderr

@@ -17,7 +17,7 @@ import pytest
 from unspin.serve.app import ServeConfig
 
 from .conftest import EXAMPLE, REPO
-from .serve_helpers import running, serve_pack_dir
+from .serve_helpers import SPUN, build_index, running, serve_pack_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -194,3 +194,98 @@ def test_page_asks_for_the_api_key(browser) -> None:  # type: ignore[no-untyped-
         page.click("#repair-only")
         page.wait_for_selector("#results:not([hidden])")
         assert page.locator("#repairs-count").inner_text() == "1"
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    index = build_index(tmp_path_factory.mktemp("refs"), serve_pack_dir())
+    with running(ServeConfig(pack_dir=str(serve_pack_dir()), index_dir=str(index), timeout=120)) as base:
+        yield base
+
+
+def test_no_source_tab_without_an_index(url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page, errors = new_page(browser, 1280, 900)
+    page.goto(url)
+    page.fill("#text", SPUN)
+    page.click("#check")
+    page.wait_for_selector("#results:not([hidden])")
+    assert page.locator("#tab-source").is_hidden()
+    assert errors == []
+
+
+def test_source_side_by_side_with_changed_facts(traced: str, browser) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, errors = new_page(browser, 1280, 900)
+    page.goto(traced)
+    text = "😀 " + SPUN  # a character outside the BMP first: the columns must still line up
+    page.fill("#text", text)
+    page.click("#check")
+    page.wait_for_selector("#results:not([hidden])")
+    assert page.locator("#view-marked button.spun").count() > 0, "the spans are there as without an index"
+    assert "Council closes the Harbour Bridge" in page.locator("#summary").inner_text()
+    tab = page.locator("#tab-source")
+    assert tab.is_visible()
+    # Keyboard: from the selected tab, the arrow keys reach the Source tab.
+    page.focus("#tab-marked")
+    page.keyboard.press("End")
+    assert tab.get_attribute("aria-selected") == "true"
+    view = page.locator("#view-source")
+    assert view.is_visible() and page.locator("#detail").is_hidden(), "the source view takes the full width"
+    assert "Council closes the Harbour Bridge" in page.locator("#source-title").inner_text()
+    passage = view.locator(".passage").first
+    copy_col, source_col = passage.locator(".col-copy"), passage.locator(".col-source")
+    copy_box, source_box = copy_col.bounding_box(), source_col.bounding_box()
+    assert copy_box and source_box and source_box["x"] > copy_box["x"] + copy_box["width"] - 1, "side by side"
+    assert abs(source_box["y"] - copy_box["y"]) < 2
+    # The changed number and name are marked in both columns, with a text label (not colour alone).
+    copy_marks = copy_col.locator("mark.fact-altered")
+    source_marks = source_col.locator("mark.fact-altered")
+    assert any(m.startswith("34") for m in copy_marks.all_inner_texts())
+    assert any(m.startswith("33") for m in source_marks.all_inner_texts())
+    assert any("Ruiz" in m for m in copy_marks.all_inner_texts())
+    assert any("Ortiz" in m for m in source_marks.all_inner_texts())
+    assert {t.lower() for t in copy_marks.locator(".fact-tag").all_inner_texts()} >= {"number changed", "name changed"}
+    # Without the labels, each column is exactly its text: the copy as pasted, the source passage.
+    stripped = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#view-source .passage')).map((li) => ['.col-copy', '.col-source']
+            .map((c) => { const p = li.querySelector(c + ' .passage-text').cloneNode(true);
+                          p.querySelectorAll('.fact-tag').forEach((t) => t.remove()); return p.textContent; }))"""
+    )
+    assert "Designers discovered 34 broken beams" in stripped[0][0]
+    assert "Engineers found 33 cracked beams" in stripped[0][1]
+    traced_report = httpx.post(f"{traced}/v1/trace", json={"text": text, "top": 5}, timeout=120).json()
+    best = traced_report["trace"][0]
+    assert stripped == [[text[p["copy_start"] : p["copy_end"]], p["source_text"]] for p in best["passages"]]
+    # The list of changed facts; its buttons jump to the fact in the passage.
+    facts = page.locator("#facts-list li").all_inner_texts()
+    assert any("33" in f and "34" in f for f in facts), facts
+    number = page.locator("#facts-list button", has_text="number changed").first
+    number.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#view-source mark.flash").count() == 2, "both sides of the fact are shown"
+    # The other candidate is listed with its score and can be opened.
+    candidates = page.locator("#view-source .candidate")
+    assert candidates.count() == len(traced_report["trace"]) >= 2
+    assert candidates.first.get_attribute("aria-pressed") == "true"
+    page.screenshot(path=str(ARTIFACTS / "serve-source-desktop.png"), full_page=True)
+    candidates.nth(1).click()
+    assert "Old town shops" in page.locator("#source-title").inner_text()
+    assert candidates.nth(1).get_attribute("aria-pressed") == "true"
+    assert errors == []
+
+
+def test_source_stacks_on_a_phone(traced: str, browser) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, errors = new_page(browser, 390, 844)
+    page.goto(traced)
+    page.fill("#text", SPUN)
+    page.click("#check")
+    page.wait_for_selector("#results:not([hidden])")
+    page.click("#tab-source")
+    passage = page.locator("#view-source .passage").first
+    copy_box = passage.locator(".col-copy").bounding_box()
+    source_box = passage.locator(".col-source").bounding_box()
+    assert copy_box and source_box and source_box["y"] >= copy_box["y"] + copy_box["height"] - 1, "stacked"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no horizontal scrolling"
+    page.screenshot(path=str(ARTIFACTS / "serve-source-phone.png"), full_page=True)
+    assert errors == []

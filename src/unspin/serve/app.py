@@ -23,10 +23,13 @@ import hashlib
 import hmac
 import json
 import os
+import sqlite3
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -41,7 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..render.html import segments, to_html
-from ..repair import repair
+from ..repair import repair, repair_text
 from ..report import Report
 from .models import CheckIn, ErrorOut, Health, ReportIn, ReportOut, TextIn, TraceIn
 
@@ -63,6 +66,7 @@ class ServeConfig:
     concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)  # engine jobs at once
     queue: int = 64  # requests that may wait for a job slot; more get 503
     cache_bytes: int = 64 * 1024 * 1024  # 0 disables the answer cache
+    trace_lock: bool = False  # one shared index connection behind a lock, not one per thread (for measuring)
 
 
 class ApiError(Exception):
@@ -239,20 +243,57 @@ def _load_pack(pack_dir: str | None) -> tuple[Any, str | None, str | None]:
         return None, None, f"cannot load the language pack at {where}: {exc}"
 
 
-def _load_index(index_dir: str | None) -> tuple[Any, str | None, str | None]:
-    """(index, where, error); tracing is optional and needs ``unspin.trace``."""
+class _Tracer:
+    """The reference index, opened once at start-up and shared by the engine's threads.
+
+    A ``TraceIndex`` is one SQLite connection, which must not be used by two threads at once. The
+    index is read-only while serving, so each engine thread opens its own connection (on first use)
+    instead of queueing behind one lock. Measured with bench/serve.py (``--trace-lock`` for the lock),
+    the two give the same throughput on 2 cores (tracing is mostly GIL-bound Python); per-thread
+    connections are kept because a slow query never holds up the other threads. The server treats
+    the index as fixed while it runs (answers are cached): restart it after ``unspin index add``.
+    """
+
+    def __init__(self, index: Any, serialize: bool = False) -> None:
+        self.first, self.directory, self.pack = index, index.directory, index.pack
+        self.documents = len(index)
+        self.local = threading.local()
+        self.lock = threading.Lock() if serialize else None
+        self.opened: list[Any] = [index]
+
+    def __call__(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(index)`` with an index this thread may use."""
+        if self.lock is not None:
+            with self.lock:
+                return fn(self.first)
+        index = getattr(self.local, "index", None)
+        if index is None:
+            from ..trace import open_index
+
+            index = self.local.index = open_index(self.directory, self.pack)
+            self.opened.append(index)
+        return fn(index)
+
+    def close(self) -> None:
+        for index in self.opened:
+            index.close()
+
+
+def _load_index(
+    index_dir: str | None, pack: Any, serialize: bool = False
+) -> tuple[_Tracer | None, str | None, str | None]:
+    """(tracer, where, error): tracing is optional; a server without an index answers 503 on /v1/trace."""
     if index_dir is None:
         return None, None, "no reference index is loaded; start the server with --index DIR"
+    if pack is None:
+        return None, None, f"the reference index at {index_dir} needs the language pack, which is not loaded"
+    from ..trace import IndexError_, open_index
+
     try:
-        from .. import trace  # type: ignore[attr-defined]
-    except ImportError:
-        return None, None, "this build of unspin has no tracing (unspin.trace); /v1/trace is unavailable"
-    opener = getattr(trace, "open_index", None) or getattr(getattr(trace, "Index", None), "open", None)
-    if opener is None:
-        return None, None, "unspin.trace offers no index opener; /v1/trace is unavailable"
-    try:
-        return opener(index_dir), index_dir, None
-    except (OSError, ValueError, KeyError) as exc:
+        return _Tracer(open_index(index_dir, pack), serialize), index_dir, None
+    except IndexError_ as exc:
+        return None, None, f"cannot open the reference index: {exc}"
+    except (OSError, sqlite3.Error) as exc:
         return None, None, f"cannot open the reference index at {index_dir}: {exc}"
 
 
@@ -291,10 +332,19 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     """The app: loads the pack (and index) once, here, so every request shares them."""
     config = config or ServeConfig()
     pack, pack_where, pack_error = _load_pack(config.pack_dir)
-    index, index_where, index_error = _load_index(config.index_dir)
+    tracer, index_where, index_error = _load_index(config.index_dir, pack, config.trace_lock)
     engine = _Engine(config)
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Jobs still running (past their time limit) finish before their connections are closed.
+        await asyncio.to_thread(engine.pool.shutdown, wait=True, cancel_futures=True)
+        if tracer is not None:
+            tracer.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="unspin",
         version=__version__,
         summary="Find, explain and undo machine spinning (synonym-swapped copies) in text.",
@@ -349,6 +399,8 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             "pack": pack_where,
             "pack_error": pack_error,
             "index": index_where,
+            "index_error": index_error if config.index_dir else None,
+            "index_documents": tracer.documents if tracer else None,
         }
 
     @app.post("/v1/repair", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
@@ -386,10 +438,33 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
     @app.post("/v1/trace", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
     async def trace_endpoint(body: TraceIn) -> Response:
-        """The likely source in the loaded reference index, aligned passages and changed facts."""
-        if index is None:
+        """Candidate sources in the loaded reference index, best first, with aligned passages and changed facts.
+
+        With `"check": true` the report also has what `/v1/check` gives (verdict, spans, restored), so a
+        client gets the flagged spans and the traced source of one text in one call.
+        """
+        from ..trace import IndexError_, attach_trace
+
+        if tracer is None:
             raise ApiError(503, "no_index", index_error or "no reference index is loaded")
-        raise ApiError(503, "no_index", "tracing is not available in this build")
+        text, top = body.text, body.top
+
+        def work() -> bytes:
+            if body.check:
+                from ..decode import check
+
+                report = check(text, tracer.pack)
+            else:
+                repaired, repairs = repair_text(text)
+                report = Report(repaired=repaired, repairs=repairs)
+            try:
+                tracer(lambda index: attach_trace(report, index, top))
+            except (IndexError_, sqlite3.Error) as exc:  # the index went away or broke under the server
+                raise ApiError(503, "index_unavailable", f"the reference index cannot be read: {exc}") from None
+            return _report_bytes(report, text, body.segments)
+
+        out = await engine.cached(("trace", top, body.check, body.segments), text, work)
+        return report_response(out)
 
     @app.post(
         "/v1/render/html",
@@ -426,6 +501,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(_Guard, max_bytes=config.max_bytes, api_key=config.api_key)
     app.state.config = config
+    app.state.tracer = tracer
     app.state.health = {"pack": pack_where, "pack_error": pack_error, "index": index_where, "index_error": index_error}
     return app
 

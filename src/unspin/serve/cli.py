@@ -77,6 +77,12 @@ def _fail(message: str) -> None:
     show_default=True,
     help="Server processes (each loads the memory-mapped pack; use up to the number of cores).",
 )
+@click.option(
+    "--trace-lock",
+    is_flag=True,
+    hidden=True,
+    help="Trace through one index connection behind a lock, not one per thread (bench/serve.py compares them).",
+)
 def serve(
     host: str,
     port: int,
@@ -88,6 +94,7 @@ def serve(
     concurrency: int,
     queue: int,
     workers: int,
+    trace_lock: bool,
 ) -> None:
     """Serve the HTTP API (/v1/check, /v1/restore, /v1/repair, /v1/trace, /docs) and the web page (/).
 
@@ -114,6 +121,7 @@ def serve(
         timeout=timeout,
         concurrency=concurrency,
         queue=queue,
+        trace_lock=trace_lock,
     )
     app = create_app(config)
     health = app.state.health

@@ -42,9 +42,10 @@ class CheckIn(TextIn):
 
 
 class TraceIn(TextIn):
-    """How many candidate sources to return."""
+    """How many candidate sources to return, and whether to check the text for spinning too."""
 
     top: int = Field(3, ge=1, le=20, description="Number of candidate sources.")
+    check: bool = Field(False, description="Also run spin detection: verdict, score, spans, restored.")
 
 
 class RepairOut(BaseModel):
@@ -128,3 +129,5 @@ class Health(BaseModel):
     pack: str | None = Field(description="Loaded language pack, or null (check/restore then answer 503).")
     pack_error: str | None = None
     index: str | None = Field(description="Loaded reference index, or null (trace then answers 503).")
+    index_error: str | None = Field(None, description="Why the index given at start-up could not be opened.")
+    index_documents: int | None = Field(None, description="References in the loaded index.")

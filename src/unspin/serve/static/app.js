@@ -1,18 +1,19 @@
 // unspin page. All text shown here is untrusted web text: it is inserted with textContent only,
 // never as HTML, and no handler is built from data. The API sends the input cut into segments
-// (plain / repaired / flagged), so no offsets cross into JavaScript (whose strings are UTF-16).
+// (plain / repaired / flagged), so no span offsets cross into JavaScript (whose strings are UTF-16);
+// the traced source's offsets do, and are applied to arrays of code points (see renderTrace).
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { report: null, segments: [], decisions: [], selected: -1, mode: "check", key: "" };
+  const state = { report: null, segments: [], decisions: [], selected: -1, mode: "check", key: "", sent: "", candidate: 0 };
 
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(props || {})) {
       if (k === "class") node.className = v;
       else if (k === "text") node.textContent = v;
-      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role") node.setAttribute(k, v);
       else node[k] = v;
     }
     for (const c of children) node.append(c);
@@ -101,18 +102,13 @@
     buttons.forEach((b) => { b.disabled = true; });
     $("busy").textContent = mode === "check" ? "Checking…" : "Repairing…";
     try {
-      const path = mode === "check" ? "/v1/check" : "/v1/repair";
-      const report = await api(path, { text, segments: true });
+      await healthLoaded;
+      // With an index loaded, one call checks the text and traces its source (/v1/trace with check).
+      const traced = mode === "check" && health.index;
+      const path = traced ? "/v1/trace" : mode === "check" ? "/v1/check" : "/v1/repair";
+      const report = await api(path, traced ? { text, segments: true, check: true, top: 5 } : { text, segments: true });
       state.mode = mode;
-      if (mode === "check" && health.index) {
-        try {
-          const traced = await api("/v1/trace", { text });
-          report.trace = traced.trace;
-        } catch (err) {
-          report.trace = null;
-          $("busy").textContent = `Tracing failed: ${err.message}`;
-        }
-      }
+      state.sent = text;
       show(report);
       $("busy").textContent = "";
     } catch (err) {
@@ -131,6 +127,7 @@
     state.segments = report.segments || [];
     state.decisions = (report.spans || []).map(() => null);
     state.selected = -1;
+    state.candidate = 0;
     const verdict = $("verdict");
     const v = report.verdict || (report.spun === undefined ? "repaired" : report.spun ? "spun" : "clean");
     verdict.textContent = v === "spun" ? "Spun" : v === "clean" ? "Clean" : v.replace(/-/gu, " ");
@@ -140,6 +137,8 @@
     if (report.spans) parts.push(`${report.spans.length} flagged span${report.spans.length === 1 ? "" : "s"}`);
     parts.push(`${report.repairs.length} repair${report.repairs.length === 1 ? "" : "s"}`);
     if (report.stats && report.stats.words !== undefined) parts.push(`${report.stats.words} words`);
+    if (report.trace && report.trace.length) parts.push(`likely source: ${report.trace[0].title || report.trace[0].id} (${pct(report.trace[0].score)})`);
+    else if (report.trace) parts.push("no source found in the index");
     $("summary").textContent = parts.join(" · ");
     renderMarked();
     renderRestored();
@@ -296,45 +295,128 @@
   }
 
   // ---- the source side by side (when the server has an index) -----------------------------
+  // Trace offsets are code points (Python str indices); JavaScript strings are UTF-16, so both
+  // texts are cut as arrays of code points (Array.from) and never with String.slice.
+  const CHANGE_LABEL = { altered: "changed", missing: "left out", added: "added" };
+
+  function factLabel(f) { return `${f.kind} ${CHANGE_LABEL[f.change] || f.change}`; }
+
+  function cut(points, start, end) { return points.slice(start, end).join(""); }
+
+  // One column of a passage: its text with the facts marked (colour + a text label).
+  function column(points, lo, hi, marks, side) {
+    const p = el("p", { class: "passage-text" });
+    let pos = lo;
+    for (const m of marks.filter((x) => x.start >= lo && x.end <= hi).sort((a, b) => a.start - b.start)) {
+      if (m.start < pos) continue; // overlapping fact: the first one keeps the characters
+      p.append(cut(points, pos, m.start));
+      const mark = el("mark", {
+        class: `fact fact-${m.fact.change}`,
+        id: `fact-${side}-${m.i}`,
+        "data-fact": String(m.i),
+        tabIndex: -1,
+      }, cut(points, m.start, m.end));
+      mark.append(el("span", { class: "fact-tag", text: factLabel(m.fact) }));
+      p.append(mark);
+      pos = m.end;
+    }
+    p.append(cut(points, pos, hi));
+    return p;
+  }
+
+  function candidateButton(cand, n) {
+    const b = el("button", {
+      type: "button",
+      class: "candidate",
+      "data-candidate": String(n),
+      text: `${n + 1}. ${cand.title || cand.id} · ${pct(cand.score)}`,
+    });
+    b.setAttribute("aria-pressed", String(n === state.candidate));
+    return b;
+  }
+
   function renderTrace() {
     const trace = state.report.trace;
     const tab = $("tab-source");
     const view = $("view-source");
     view.replaceChildren();
-    tab.hidden = !Array.isArray(trace);
-    if (!Array.isArray(trace)) return;
+    tab.hidden = !health.index || !Array.isArray(trace);
+    if (tab.hidden) return;
     if (!trace.length) {
-      view.append(el("p", { class: "muted", text: "No likely source in the loaded index." }));
+      tab.textContent = "Source";
+      const docs = typeof health.index_documents === "number" ? ` (${health.index_documents.toLocaleString()} references)` : "";
+      view.append(el("p", { class: "muted", id: "no-source", text: `No likely source in the loaded index${docs}.` }));
       return;
     }
-    trace.forEach((cand, n) => {
-      const title = cand.title || cand.id || `candidate ${n + 1}`;
-      const score = typeof cand.score === "number" ? ` · score ${cand.score.toFixed(2)}` : "";
-      view.append(el("h3", { text: `${n === 0 ? "Likely source" : "Also similar"}: ${title}${score}` }));
-      if (cand.url) view.append(el("p", { class: "muted", text: String(cand.url) }));
-      const passages = cand.passages || cand.alignments || [];
-      if (passages.length) {
-        const ul = el("ul", { class: "pairs" });
-        ul.append(el("li", {}, el("strong", { text: "This text" }), el("strong", { text: "Source" })));
-        for (const p of passages) {
-          ul.append(el("li", {},
-            el("div", { text: String(p.text ?? p.query ?? p.spun ?? "") }),
-            el("div", { text: String(p.source ?? p.original ?? "") })));
-        }
-        view.append(ul);
-      }
-      const facts = cand.changed_facts || cand.facts || [];
-      if (facts.length) {
-        view.append(el("h3", { text: "Changed facts" }));
-        const ul = el("ul", { class: "list" });
-        for (const f of facts) {
-          const was = f.source ?? f.before ?? "";
-          const now = f.text ?? f.after ?? "";
-          ul.append(el("li", {}, el("del", { text: String(was) }), " → ", el("ins", { text: String(now) }),
-            f.kind ? ` (${f.kind})` : ""));
-        }
-        view.append(ul);
-      }
+    tab.textContent = `Source · ${pct(trace[0].score)}`;
+    const cand = trace[state.candidate] || trace[0];
+    const n = trace.indexOf(cand);
+    const head = el("div", { class: "source-head" });
+    head.append(el("h3", { id: "source-title", text: `${n === 0 ? "Likely source" : `Candidate ${n + 1}`}: ${cand.title || cand.id}` }));
+    const meta = [`id ${cand.id}`];
+    if (cand.date) meta.push(String(cand.date));
+    meta.push(`${pct(cand.score)} of the shorter text's wording skeleton is shared`);
+    const line = el("p", { class: "muted", text: meta.join(" · ") });
+    if (typeof cand.url === "string" && /^https?:\/\//iu.test(cand.url)) {
+      line.append(" · ", el("a", { href: cand.url, text: cand.url, rel: "noopener noreferrer nofollow", target: "_blank" }));
+    } else if (cand.url) line.append(` · ${cand.url}`);
+    head.append(line);
+    view.append(head);
+    if (trace.length > 1) {
+      const group = el("div", { class: "candidates", role: "group", "aria-label": "Candidate sources, best first" });
+      group.append(el("span", { class: "label-s", text: "Candidates" }));
+      trace.forEach((c, i) => group.append(candidateButton(c, i)));
+      view.append(group);
+    }
+
+    const facts = cand.changed_facts || [];
+    const passages = cand.passages || [];
+    const copyMarks = [];
+    const sourceMarks = [];
+    facts.forEach((f, i) => {
+      if (f.copy_start !== null && f.copy_start !== undefined) copyMarks.push({ start: f.copy_start, end: f.copy_end, fact: f, i });
+      if (f.source_start !== null && f.source_start !== undefined) sourceMarks.push({ start: f.source_start, end: f.source_end, fact: f, i });
+    });
+    const sent = Array.from(state.sent);
+    view.append(el("h4", { text: `Aligned passages (${passages.length})` }));
+    view.append(el("div", { class: "legend fact-legend", "aria-label": "Changed facts legend" },
+      ...["altered", "missing", "added"].map((c) => el("span", { class: `fact fact-${c}`, text: `${CHANGE_LABEL[c]} in the copy` }))));
+    const list = el("ol", { class: "passages", id: "passages" });
+    passages.forEach((p, k) => {
+      const source = Array.from(p.source_text);
+      // Source facts index the whole source document; inside a passage, shift them to source_text.
+      const local = sourceMarks.map((m) => ({ ...m, start: m.start - p.source_start, end: m.end - p.source_start }));
+      const item = el("li", { class: "passage", "aria-label": `Passage ${k + 1}, similarity ${pct(p.similarity)}` });
+      const copyCol = el("div", { class: "col col-copy" }, el("span", { class: "label-s", text: "This text" }),
+        column(sent, p.copy_start, p.copy_end, copyMarks, "copy"));
+      const srcCol = el("div", { class: "col col-source" }, el("span", { class: "label-s", text: "Source" }),
+        column(source, 0, source.length, local, "source"));
+      item.append(copyCol, srcCol);
+      list.append(item);
+    });
+    view.append(list);
+
+    view.append(el("h4", { text: `Changed facts (${facts.length})` }));
+    if (!facts.length) view.append(el("p", { class: "muted", text: "No number, name, date or quotation differs in the aligned passages." }));
+    const fl = el("ol", { class: "list facts", id: "facts-list" });
+    facts.forEach((f, i) => {
+      const go = el("button", { type: "button", class: "link", "data-fact": String(i), text: factLabel(f) });
+      const li = el("li", { class: "fact-item" }, go, ": ");
+      if (f.change === "altered") li.append(el("del", { text: f.source }), " → ", el("ins", { text: f.copy }));
+      else if (f.change === "missing") li.append(el("del", { text: f.source }), " (in the source, not in this text)");
+      else li.append(el("ins", { text: f.copy }), " (in this text, not in the source)");
+      fl.append(li);
+    });
+    view.append(fl);
+  }
+
+  function showFact(i) {
+    const marks = ["copy", "source"].map((side) => $(`fact-${side}-${i}`)).filter(Boolean);
+    marks.forEach((m, k) => {
+      if (k === 0) { m.scrollIntoView({ block: "center" }); m.focus({ preventScroll: true }); }
+      m.classList.remove("flash");
+      void m.offsetWidth; // restart the animation
+      m.classList.add("flash");
     });
   }
 
@@ -342,6 +424,8 @@
   const tabs = () => Array.from(document.querySelectorAll("[role=tab]")).filter((t) => !t.hidden);
 
   function selectTab(id) {
+    // The span panel belongs to the highlighted text; the source view takes the full width.
+    $("results").classList.toggle("source-mode", id === "tab-source");
     for (const t of document.querySelectorAll("[role=tab]")) {
       const on = t.id === id;
       t.setAttribute("aria-selected", String(on));
@@ -373,9 +457,10 @@
 
   // ---- wiring -----------------------------------------------------------------------------
   let health = { index: null };
+  let healthLoaded = Promise.resolve();
 
   document.addEventListener("DOMContentLoaded", () => {
-    fetch("/healthz").then((r) => r.json()).then((h) => { health = h; }).catch(() => {});
+    healthLoaded = fetch("/healthz").then((r) => r.json()).then((h) => { health = h; }).catch(() => {});
     textarea.addEventListener("input", updateCount);
     $("form").addEventListener("submit", (e) => { e.preventDefault(); run("check"); });
     $("repair-only").addEventListener("click", () => run("repair"));
@@ -407,6 +492,18 @@
         void fix.offsetWidth; // restart the animation
         fix.classList.add("flash");
       }
+    });
+    $("view-source").addEventListener("click", (e) => {
+      const c = e.target.closest("[data-candidate]");
+      if (c) {
+        state.candidate = Number(c.getAttribute("data-candidate"));
+        renderTrace();
+        const again = $("view-source").querySelector(`[data-candidate="${state.candidate}"]`);
+        if (again) again.focus();
+        return;
+      }
+      const f = e.target.closest("button[data-fact]");
+      if (f) showFact(Number(f.getAttribute("data-fact")));
     });
     $("accept").addEventListener("click", () => decide("accepted"));
     $("close").addEventListener("click", () => {
