@@ -244,3 +244,28 @@ def test_cli_index_and_trace(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no index at" in bad.stderr
     removed = _unspin("index", "remove", "harbour", "--index", where)
     assert removed.returncode == 0 and "removed 1 of 1" in removed.stderr
+
+
+def test_batch_with_index_adds_a_trace_to_every_report(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    where = str(tmp_path / "idx")
+    assert _unspin("index", "build", str(refs), "--index", where).returncode == 0
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        json.dumps({"id": "copy", "text": COPY})
+        + "\n"
+        + json.dumps({"id": "other", "text": "Volcanic ash grounded flights across the archipelago for a week."})
+        + "\n{broken\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    run = _unspin("batch", str(src), str(out), "--index", where, "--workers", "2")
+    assert run.returncode == 0, run.stderr
+    rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows["copy"]["trace"][0]["id"] == "harbour"
+    assert any(f["copy"] == "44" for f in rows["copy"]["trace"][0]["changed_facts"])
+    assert rows["other"]["trace"] == []
+    assert "error" in rows["in.jsonl:line-3"] and "trace" not in rows["in.jsonl:line-3"]
+    bad = _unspin("batch", str(src), str(tmp_path / "o2.jsonl"), "--index", str(tmp_path / "nope"))
+    assert bad.returncode == 2 and "no index at" in bad.stderr

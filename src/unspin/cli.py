@@ -130,9 +130,16 @@ def restore_cmd(source: str, pack_dir: str | None) -> None:
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
 @click.option("--fast", is_flag=True, help="Screening mode (no spans), for crawl-scale filtering.")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes (default: all cores).")
+@click.option("--index", "index_dir", default=None, metavar="DIR", help="Reference index: add each report's trace.")
 @_pack_option
 def batch_cmd(
-    inputs: tuple[str, ...], text_field: str, id_field: str, fast: bool, workers: int | None, pack_dir: str | None
+    inputs: tuple[str, ...],
+    text_field: str,
+    id_field: str,
+    fast: bool,
+    workers: int | None,
+    index_dir: str | None,
+    pack_dir: str | None,
 ) -> None:
     """One report per input record: JSONL (.gz, .zst), Parquet or WARC in; JSONL or Parquet out.
 
@@ -145,10 +152,24 @@ def batch_cmd(
 
     if len(inputs) < 2:
         _fail("batch needs at least one input and an output: unspin batch IN... OUT")
-    _pack(pack_dir)  # fail early, in one line, if the pack cannot be loaded
+    pack = _pack(pack_dir)  # fail early, in one line, if the pack (or the index) cannot be loaded
+    if index_dir is not None:
+        from .trace import IndexError_, open_index
+
+        try:
+            open_index(index_dir, pack).close()
+        except IndexError_ as exc:
+            _fail(str(exc))
     try:
         summary = run_batch(
-            list(inputs[:-1]), inputs[-1], text_field, id_field, fast, pack_dir, workers or os.cpu_count() or 1
+            list(inputs[:-1]),
+            inputs[-1],
+            text_field,
+            id_field,
+            fast,
+            pack_dir,
+            workers or os.cpu_count() or 1,
+            index_dir=index_dir,
         )
     except InputError as exc:
         _fail(str(exc))

@@ -35,8 +35,11 @@ CHUNK = 32  # records per output part: small enough to lose little to a crash, b
 MAX_RECORD_CHARS = 2_000_000
 
 
-def report_row(record: Record, fast: bool, pack) -> dict[str, Any]:
-    """The output row for one record: its report, or an error row saying why there is none."""
+def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
+    """The output row for one record: its report, or an error row saying why there is none.
+
+    With a reference ``index`` (``unspin.trace``), the report also carries its ``trace``.
+    """
     from ..decode import check
 
     if record.error is not None:
@@ -48,6 +51,10 @@ def report_row(record: Record, fast: bool, pack) -> dict[str, Any]:
         return {"version": 1, "id": record.id, "error": "empty text"}
     try:
         report = check(text, pack, fast=fast)
+        if index is not None:
+            from ..trace import attach_trace
+
+            attach_trace(report, index)
     except Exception as exc:  # an engine failure on one record must not lose the others
         return {"version": 1, "id": record.id, "error": f"internal error: {type(exc).__name__}: {exc}"}
     report.id = record.id
@@ -59,17 +66,23 @@ def report_row(record: Record, fast: bool, pack) -> dict[str, Any]:
 # --- workers ------------------------------------------------------------------------------------------
 
 _WORKER_PACK = None
+_WORKER_INDEX = None
 
 
-def _init_worker(pack_dir: str | None) -> None:
-    global _WORKER_PACK
+def _init_worker(pack_dir: str | None, index_dir: str | None = None) -> None:
+    """Load the pack once per worker (memory-mapped) and open the trace index, each its own connection."""
+    global _WORKER_PACK, _WORKER_INDEX
     from ..pack import LanguagePack
 
     _WORKER_PACK = LanguagePack.load(pack_dir)
+    if index_dir is not None:
+        from ..trace import open_index
+
+        _WORKER_INDEX = open_index(index_dir, _WORKER_PACK)
 
 
 def _check_chunk(chunk: list[Record], fast: bool) -> list[dict[str, Any]]:
-    return [report_row(r, fast, _WORKER_PACK) for r in chunk]
+    return [report_row(r, fast, _WORKER_PACK, _WORKER_INDEX) for r in chunk]
 
 
 # --- output parts -------------------------------------------------------------------------------------
@@ -202,8 +215,11 @@ def run_batch(
     pack_dir: str | None = None,
     workers: int = 1,
     progress: bool | None = None,
+    index_dir: str | None = None,
 ) -> str:
     """Check every record of ``inputs`` into ``output`` (JSONL, or Parquet by its suffix); resumable.
+
+    With ``index_dir`` (a reference index, see ``unspin.trace``) every report also carries its trace.
 
     Returns the summary line. Rerunning the same command after an interruption continues it.
     """
@@ -215,13 +231,15 @@ def run_batch(
         "fast": fast,
         "chunk": CHUNK,
     }
+    if index_dir is not None:  # only then, so runs started before --index existed still resume
+        settings["index"] = str(Path(index_dir).resolve())
     records = read_records(inputs, text_field, id_field)  # raises InputError for a missing input now
     parts = Parts(out, settings)
     done = parts.done()
     meter = _Progress(sys.stderr.isatty() if progress is None else progress)
     chunks = ((no, list(group)) for no, group in groupby(records, key=lambda r: r.index // CHUNK))
     if workers <= 1:
-        _init_worker(pack_dir)
+        _init_worker(pack_dir, index_dir)
         for no, chunk in chunks:
             if no in done:
                 meter.skipped += len(chunk)
@@ -236,7 +254,7 @@ def run_batch(
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=(pack_dir,)) as pool:
+        with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=(pack_dir, index_dir)) as pool:
             pending: dict[Future, int] = {}
             for no, chunk in chunks:
                 if no in done:
