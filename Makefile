@@ -9,10 +9,10 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-pack.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-pack.txt requirements-extras.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-pack.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-pack.txt -r requirements-extras.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 

@@ -131,6 +131,13 @@ def restore_cmd(source: str, pack_dir: str | None) -> None:
 @click.option("--fast", is_flag=True, help="Screening mode (no spans), for crawl-scale filtering.")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes (default: all cores).")
 @click.option("--index", "index_dir", default=None, metavar="DIR", help="Reference index: add each report's trace.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: a process pool on this machine; ray: Ray Data (a local instance, or $RAY_ADDRESS).",
+)
 @_pack_option
 def batch_cmd(
     inputs: tuple[str, ...],
@@ -139,6 +146,7 @@ def batch_cmd(
     fast: bool,
     workers: int | None,
     index_dir: str | None,
+    engine: str,
     pack_dir: str | None,
 ) -> None:
     """One report per input record: JSONL (.gz, .zst), Parquet or WARC in; JSONL or Parquet out.
@@ -170,6 +178,7 @@ def batch_cmd(
             pack_dir,
             workers or os.cpu_count() or 1,
             index_dir=index_dir,
+            engine=engine,
         )
     except InputError as exc:
         _fail(str(exc))

@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import groupby
 from pathlib import Path
@@ -216,10 +216,13 @@ def run_batch(
     workers: int = 1,
     progress: bool | None = None,
     index_dir: str | None = None,
+    engine: str = "local",
 ) -> str:
     """Check every record of ``inputs`` into ``output`` (JSONL, or Parquet by its suffix); resumable.
 
     With ``index_dir`` (a reference index, see ``unspin.trace``) every report also carries its trace.
+    ``engine="ray"`` checks the chunks on Ray Data (``batch/ray_engine.py``) instead of a local
+    process pool; chunking, parts and resumption are the same, so either engine can resume the other.
 
     Returns the summary line. Rerunning the same command after an interruption continues it.
     """
@@ -238,15 +241,26 @@ def run_batch(
     done = parts.done()
     meter = _Progress(sys.stderr.isatty() if progress is None else progress)
     chunks = ((no, list(group)) for no, group in groupby(records, key=lambda r: r.index // CHUNK))
-    if workers <= 1:
-        _init_worker(pack_dir, index_dir)
+
+    def todo() -> Iterator[tuple[int, list[Record]]]:
         for no, chunk in chunks:
             if no in done:
                 meter.skipped += len(chunk)
-                continue
-            rows = _check_chunk(chunk, fast)
-            parts.commit(no, rows)
-            meter.add(rows)
+            else:
+                yield no, chunk
+
+    def commit(no: int, rows: list[dict[str, Any]]) -> None:
+        parts.commit(no, rows)
+        meter.add(rows)
+
+    if engine == "ray":
+        from .ray_engine import run_on_ray
+
+        run_on_ray(todo(), commit, fast, pack_dir, index_dir, workers)
+    elif workers <= 1:
+        _init_worker(pack_dir, index_dir)
+        for no, chunk in todo():
+            commit(no, _check_chunk(chunk, fast))
     else:
         # One BLAS thread per worker: with its default pool per process, two workers on two cores ran
         # four spinning threads and were slower together than one alone (measured: 0.44x). The
@@ -256,23 +270,18 @@ def run_batch(
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=(pack_dir, index_dir)) as pool:
             pending: dict[Future, int] = {}
-            for no, chunk in chunks:
-                if no in done:
-                    meter.skipped += len(chunk)
-                    continue
+            for no, chunk in todo():
                 while len(pending) >= 2 * workers:
-                    _collect(pending, parts, meter)
+                    _collect(pending, commit)
                 pending[pool.submit(_check_chunk, chunk, fast)] = no
             while pending:
-                _collect(pending, parts, meter)
+                _collect(pending, commit)
     parts.finish(out)
     return meter.summary()
 
 
-def _collect(pending: dict[Future, int], parts: Parts, meter: _Progress) -> None:
+def _collect(pending: dict[Future, int], commit: Callable[[int, list[dict[str, Any]]], None]) -> None:
     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
     for fut in finished:
         no = pending.pop(fut)
-        rows = fut.result()
-        parts.commit(no, rows)
-        meter.add(rows)
+        commit(no, fut.result())

@@ -1,0 +1,64 @@
+"""unspin as a datatrove pipeline step: drop (or tag) spun documents in a web-corpus pipeline.
+
+    from datatrove.pipeline.readers import JsonlReader
+    from unspin.batch.datatrove import UnspinFilter
+    pipeline = [JsonlReader("crawl/"), UnspinFilter(fast=True), JsonlWriter("kept/")]
+
+Each document's metadata gains ``unspin_score``, ``unspin_spun`` and ``unspin_verdict`` (and, in full
+mode, ``unspin_spans``: the flagged spans with their likely originals), so a later step or an
+exclusion writer can see why a document went. ``drop=False`` keeps every document and only tags it.
+datatrove is an optional extra: ``pip install 'unspin[datatrove]'``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers.disk_base import DiskWriter
+
+__all__ = ["UnspinFilter"]
+
+
+class UnspinFilter(BaseFilter):
+    """Score each document with unspin; drop the spun ones (reason ``spun``) unless ``drop=False``.
+
+    ``fast=True`` uses the screening mode (calibrated verdict, no spans: for crawl scale);
+    ``threshold`` overrides the calibrated default. The language pack is loaded once per worker
+    process, on the first document, memory-mapped.
+    """
+
+    name = "🌀 unspin"
+
+    def __init__(
+        self,
+        fast: bool = True,
+        threshold: float | None = None,
+        drop: bool = True,
+        pack_dir: str | None = None,
+        exclusion_writer: DiskWriter | None = None,
+    ) -> None:
+        super().__init__(exclusion_writer)
+        self.fast = fast
+        self.threshold = threshold
+        self.drop = drop
+        self.pack_dir = pack_dir
+        self._pack = None
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        from ..decode import check
+        from ..decode.engine import _load_pack
+
+        if self._pack is None:
+            self._pack = _load_pack(self.pack_dir)
+        report = check(doc.text or "", self._pack, threshold=self.threshold, fast=self.fast)
+        doc.metadata["unspin_score"] = report.score
+        doc.metadata["unspin_spun"] = bool(report.spun)
+        doc.metadata["unspin_verdict"] = report.verdict
+        if not self.fast:
+            doc.metadata["unspin_spans"] = [asdict(s) for s in report.spans]
+        self.stat_update(f"verdict_{report.verdict}")
+        if report.spun and self.drop:
+            return False, "spun"
+        return True
