@@ -1,6 +1,6 @@
-"""Batch throughput: documents/s and MB/s with 1 and 2 workers, full and --fast, peak memory.
+"""Batch throughput: documents/s and MB/s with 1 and 2 workers, full and --fast, local and Ray, peak memory.
 
-    python bench/batch.py [--docs 200] [--fast-docs 2000]
+    python bench/batch.py [--docs 200] [--fast-docs 2000] [--engines local,ray]
 
 Input: held-out Wikipedia excerpts and spun copies of them (our evaluation spinner), as JSONL.
 Each configuration is a real `unspin batch` process, timed from start to committed output, so
@@ -40,8 +40,8 @@ def corpus(n: int, pack) -> list[dict]:
     return out
 
 
-def timed_run(src: Path, out: Path, workers: int, fast: bool) -> float:
-    args = [sys.executable, "-m", "unspin", "batch", str(src), str(out), "--workers", str(workers)]
+def timed_run(src: Path, out: Path, workers: int, fast: bool, engine: str = "local") -> float:
+    args = [sys.executable, "-m", "unspin", "batch", str(src), str(out), "--workers", str(workers), "--engine", engine]
     if fast:
         args.append("--fast")
     t0 = time.perf_counter()
@@ -53,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=200)
     ap.add_argument("--fast-docs", type=int, default=2000)
+    ap.add_argument("--engines", default="local,ray", help="Comma-separated: local, ray.")
     args = ap.parse_args()
     require_shared()
     pack = LanguagePack.load()
@@ -63,15 +64,22 @@ def main() -> None:
             src = Path(tmp) / f"{mode}.jsonl"
             src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
             mb = sum(len(r["text"].encode()) for r in rows) / 1e6
-            result[mode] = {"docs": n, "mb": round(mb, 3)}
-            for workers in (1, 2):
-                dt = timed_run(src, Path(tmp) / f"{mode}-{workers}.jsonl", workers, mode == "fast")
-                result[mode][f"workers_{workers}"] = {"seconds": round(dt, 2), "docs_per_s": round(n / dt, 2),
-                                                      "mb_per_s": round(mb / dt, 4)}  # fmt: skip
-            w1, w2 = result[mode]["workers_1"]["docs_per_s"], result[mode]["workers_2"]["docs_per_s"]
-            result[mode]["scaling_2_over_1"] = round(w2 / w1, 3)
+            for engine in args.engines.split(","):
+                key = mode if engine == "local" else f"{mode}_{engine}"
+                result[key] = {"docs": n, "mb": round(mb, 3), "engine": engine}
+                outputs = []
+                for workers in (1, 2):
+                    out = Path(tmp) / f"{key}-{workers}.jsonl"
+                    dt = timed_run(src, out, workers, mode == "fast", engine)
+                    outputs.append(out.read_bytes())
+                    result[key][f"workers_{workers}"] = {"seconds": round(dt, 2), "docs_per_s": round(n / dt, 2),
+                                                         "mb_per_s": round(mb / dt, 4)}  # fmt: skip
+                w1, w2 = result[key]["workers_1"]["docs_per_s"], result[key]["workers_2"]["docs_per_s"]
+                result[key]["scaling_2_over_1"] = round(w2 / w1, 3)
+                result[key]["same_output_1_and_2_workers"] = outputs[0] == outputs[1]
+                if engine != "local":
+                    result[key]["same_output_as_local"] = outputs[0] == (Path(tmp) / f"{mode}-1.jsonl").read_bytes()
     result["peak_rss_mb_any_process"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-    result["ray"] = "not implemented yet (issue 6 open)"
     emit(
         result,
         f"batch: full {result['full']['workers_1']['docs_per_s']} -> {result['full']['workers_2']['docs_per_s']} "
