@@ -168,6 +168,11 @@ def batch_cmd(
             open_index(index_dir, pack).close()
         except IndexError_ as exc:
             _fail(str(exc))
+    if not fast:
+        from .decode.channel_cache import cache_path
+
+        if not cache_path(pack).exists():
+            _warn("no precomputed channel table: each worker starts cold; `unspin pack warm` (once) fixes that")
     try:
         summary = run_batch(
             list(inputs[:-1]),

@@ -115,11 +115,22 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     Memoised per process: the same observed words recur in every document, and a thesaurus lookup
     (lemmatise, look up, re-inflect) costs far more than the decoding that follows.
     """
-    thesaurus = pack.thesaurus
-    memo = _ORIGINALS.setdefault(id(pack), {})
+    memo = _ORIGINALS.get(id(pack))
+    if memo is None:
+        from .channel_cache import load
+
+        memo = _ORIGINALS[id(pack)] = load(pack)
     found = memo.get(observed)
     if found is not None:
         return found
+    found = compute_originals(pack, observed)
+    memo[observed] = found
+    return found
+
+
+def compute_originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
+    """``originals`` without the memo: the thesaurus, the vector neighbours and the costs."""
+    thesaurus = pack.thesaurus
     own = tuple(observed.split())
     proposed: dict[tuple[str, ...], float | None] = {}  # words -> vector similarity (None: thesaurus)
     for term, _pos in thesaurus.sources(observed):
@@ -153,7 +164,6 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
                 if denom > 0:
                     cost += SIMILARITY_WEIGHT * min(0.0, float(own_vec @ vec) / denom - SIMILARITY_FLOOR)
         found.append((cost, words))
-    memo[observed] = found
     return found
 
 

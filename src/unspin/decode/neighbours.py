@@ -21,7 +21,8 @@ class NeighbourIndex:
     def __init__(self, pack) -> None:
         vectors = pack.vectors
         words, matrix = vectors.table()
-        keep = [i for i, w in enumerate(words) if w.isalpha() and pack.vocab.count(w) >= MIN_COUNT]
+        counts = pack.vocab.counts(words)  # one vectorised lookup (80 k words: per-word calls took 0.5 s)
+        keep = [i for i, w in enumerate(words) if w.isalpha() and counts[i] >= MIN_COUNT]
         self._words = [words[i] for i in keep]
         m = np.asarray(matrix[keep], dtype=np.float32)
         m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)

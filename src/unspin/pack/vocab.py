@@ -65,3 +65,7 @@ class Vocabulary:
         """Uncased counts of many lm_form words at once."""
         idx = self._u.find_many(words)
         return np.where(idx >= 0, np.asarray(self._uc)[np.maximum(idx, 0)], 0).astype(np.int64)
+
+    def words_and_counts(self) -> tuple[list[str], np.ndarray]:
+        """Every uncased word the pack kept, with its count, row for row."""
+        return [self._u.string(i) for i in range(len(self._u))], np.asarray(self._uc)
