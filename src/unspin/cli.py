@@ -168,11 +168,6 @@ def batch_cmd(
             open_index(index_dir, pack).close()
         except IndexError_ as exc:
             _fail(str(exc))
-    if not fast:
-        from .decode.channel_cache import cache_path
-
-        if not cache_path(pack).exists():
-            _warn("no precomputed channel table: each worker starts cold; `unspin pack warm` (once) fixes that")
     try:
         summary = run_batch(
             list(inputs[:-1]),
@@ -188,6 +183,11 @@ def batch_cmd(
     except InputError as exc:
         _fail(str(exc))
     click.echo(summary, err=True)
+    if not fast:
+        from .decode.channel_cache import cache_path
+
+        if not cache_path(pack).exists():
+            _warn("no precomputed channel table, so every worker started cold; `unspin pack warm` (once) fixes that")
 
 
 cli.add_command(serve)
