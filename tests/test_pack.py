@@ -206,3 +206,21 @@ def test_default_pack_knows_the_seed_swaps() -> None:
     assert "soldiers" in {t for t, _ in p.thesaurus.sources("troopers")}
     assert p.vocab.count("the") > 1_000_000
     assert p.vectors.similarity("power", "electricity") > p.vectors.similarity("power", "banana")
+
+
+def test_channel_cache_holds_exactly_what_the_channel_computes(
+    pack: LanguagePack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unspin.decode import channel, channel_cache
+
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path))
+    assert channel_cache.load(pack) == {}, "no cache yet"
+    done = channel_cache.warm(pack, workers=2, min_count=2)
+    assert done["words"] > 50 and Path(done["path"]).parent == tmp_path
+    table = channel_cache.load(pack)
+    assert len(table) == done["words"]
+    for word in list(table)[:200]:
+        assert table[word] == channel.compute_originals(pack, word)
+    # A changed channel parameter is another cache: the old file is not used.
+    monkeypatch.setattr(channel, "ALPHA", channel.ALPHA + 0.1)
+    assert channel_cache.load(pack) == {}
