@@ -24,7 +24,7 @@ from ..report import Report
 from .align import align
 from .facts import changed_facts
 from .features import Fingerprint, fingerprint
-from .store import MIN_SCORE, Candidate, IndexError_, Reference, TraceIndex
+from .store import Candidate, IndexError_, Reference, TraceIndex
 
 __all__ = [
     "IndexError_",
@@ -180,7 +180,7 @@ def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -
 
 def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP) -> Report:
     """Fill ``report.trace``: candidate sources of the report's text, best first (see DESIGN.md §3)."""
-    found = index.search(report.repaired, top=top, min_score=MIN_SCORE)
+    found = [c for c in index.search(report.repaired, top=top) if c.is_source]
     report.trace = [_source_result(index, c, report.repaired, report.repairs) for c in found]
     return report
 

@@ -7,11 +7,10 @@ So the fingerprints are built from what survives:
 - **anchors**: names, numbers and rare words, one feature each. They are the postings of the
   inverted index: few per document, highly selective, and nearly all intact in a spun copy.
 - **skeleton shingles**: runs of four tokens in which every common content word is replaced by a
-  wildcard ("the * * of Ankara in 1987"), kept when they hold at least one anchor (an all-generic
-  shingle is shared by every article cut from the same template). A word-for-word swap leaves a
-  skeleton shingle unchanged, so two texts that share most of their skeleton are the same text,
-  reworded. They re-rank the candidates the anchors found, and are stored as a sample (one hash in
-  two, chosen by the hash itself, so the copy and the source sample the same shingles).
+  wildcard ("the * * of Ankara in 1987"). A word-for-word swap leaves a skeleton shingle unchanged,
+  so two texts that share most of their skeleton are the same text, reworded. They re-rank the
+  candidates the anchors found, and are stored as a sample (one hash in four, chosen by the hash
+  itself, so the copy and the source sample the same shingles).
 
 Every feature is a stable 64-bit hash (BLAKE2b), the same in every process and every version of
 Python, because the index stores them on disk.
@@ -31,14 +30,14 @@ from ..tokens import lm_form
 __all__ = ["FEATURES_VERSION", "Fingerprint", "fingerprint", "stable_hash"]
 
 # Bump when what a fingerprint contains changes: an index built with other features cannot be queried.
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 # A lower-case word is an anchor when the language pack saw it fewer times than this in ~125 M words
 # of Wikipedia: rare enough that spinners' tables seldom list it, and selective in an index.
 RARE_COUNT = 3000
 SHINGLE = 4
 WILDCARD = "*"
-SKETCH_SAMPLE = 2  # keep skeleton shingles whose hash is 0 modulo this
+SKETCH_SAMPLE = 4  # keep skeleton shingles whose hash is 0 modulo this
 POSTED = 96  # anchors a reference posts in the inverted index (bottom-k by hash)
 
 
@@ -144,7 +143,6 @@ def fingerprint(text: str, vocab) -> Fingerprint:
     tokens = _TOKEN_RE.findall(text)
     anchors: set[int] = set()
     skeleton: list[int] = []
-    anchored: list[bool] = []
     initial = True
     words = 0
     for tok in tokens:
@@ -153,15 +151,16 @@ def fingerprint(text: str, vocab) -> Fingerprint:
         if a:
             anchors.add(a)
         skeleton.append(h)
-        anchored.append(bool(a))
         initial = tok in _SENTENCE_END
         words += tok[0].isalpha()
     hashes = np.array(skeleton, dtype=np.int64).view(np.uint64)
     shingles = _shingle_hashes(hashes)
     if shingles.size:
-        # Only shingles holding an anchor: "is a * of the *" is shared by every article made from
-        # the same template, "is a * of the Loire" only by copies of this one.
-        shingles = shingles[np.lib.stride_tricks.sliding_window_view(np.array(anchored), SHINGLE).any(axis=1)]
+        # All-wildcard shingles say nothing. (Keeping only shingles that hold an anchor was tried:
+        # spinners also swap rare words, which broke too many shingles of heavily spun short texts;
+        # template siblings are told apart by their names instead, see ``Candidate.is_source``.)
+        wild = np.int64(_token_hash(WILDCARD)).view(np.uint64)
+        shingles = shingles[~np.lib.stride_tricks.sliding_window_view(hashes == wild, SHINGLE).all(axis=1)]
     sketch = np.unique((shingles & np.uint64(0xFFFFFFFF)).astype(np.uint32))
     return Fingerprint(
         anchors=np.array(sorted(anchors), dtype=np.int64),
