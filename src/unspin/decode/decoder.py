@@ -64,22 +64,31 @@ def attested(model: kenlm.Model, forms: list[str]) -> list[int]:
     return [length for _, length, _ in model.full_scores(" ".join(forms), bos=True, eos=True)]
 
 
-def preselect(model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int) -> list[Candidate]:
+def gated(lengths: list[int], i: int, j: int, order: int) -> bool:
+    """Are observed words ``[i, j)`` natural where they stand: inside an n-gram the corpus attests
+    together with a neighbour each side (``lengths`` from `attested`)? Such spans draw no candidates."""
+    return bool(GATE) and lengths[j] >= min(GATE, j - i + 2, order)
+
+
+def preselect(
+    model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int, lengths: list[int] | None = None
+) -> list[Candidate]:
     """Keep, per span, the few candidates that make their window more natural than the observed words.
 
     This is the "unnatural where it stands" test. First, observed words that sit inside an n-gram the
     corpus attests together with their neighbours are natural and draw no candidates ("northwestern
-    Syria ," is how people write). Then a candidate must beat the observed words in the same context
-    by the margin.
+    Syria ," is how people write; ``lengths`` may be given when the caller computed them already).
+    Then a candidate must beat the observed words in the same context by the margin.
     """
     ctx = order - 1
     by_span: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
     for c in cands:
         by_span[(c.start, c.end)].append(c)
-    lengths = attested(model, forms) if GATE else []
+    if lengths is None:
+        lengths = attested(model, forms) if GATE else []
     kept: list[Candidate] = []
     for (i, j), group in by_span.items():
-        if GATE and lengths[j] >= min(GATE, j - i + 2, order):
+        if gated(lengths, i, j, order):
             continue
         left = forms[max(0, i - ctx) : i]
         right = forms[j : j + ctx]

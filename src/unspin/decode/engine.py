@@ -12,7 +12,7 @@ from ..report import Report, Span
 from ..tokens import WORD, Token, lm_form, sentence_tokens
 from . import detect
 from .channel import eligible, keep_logprob, propose, swap_prior
-from .decoder import Decision, decode_sentence, preselect
+from .decoder import Decision, attested, decode_sentence, gated, preselect
 
 SPAN_MIN_GAIN = 1.0  # log10 odds a substitution needs to be reported as a span (~91 % confidence)
 ORIGINAL_MIN_GAIN = 1.0  # log10 odds over the runner-up an original needs to be stated, else null
@@ -58,7 +58,10 @@ def _why(observed: str, d: Decision, original: str | None) -> str:
 def _decode_sentence(pack, sent: list[Token]) -> list[Decision]:
     model = pack.lm.model
     forms = [lm_form(t.text) for t in sent]
-    cands = preselect(model, forms, propose(pack, sent), pack.lm.order)
+    order = pack.lm.order
+    # The n-gram gate first: spans it passes over need no candidates, so none are looked up.
+    lengths = attested(model, forms)
+    cands = preselect(model, forms, propose(pack, sent, skip=lambda i, j: gated(lengths, i, j, order)), order, lengths)
     if not cands:
         return []
     keep = [0.0] * len(sent)
