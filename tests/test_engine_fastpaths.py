@@ -9,7 +9,7 @@ import lemminflect
 import numpy as np
 import pytest
 
-from unspin.decode import channel, neighbours
+from unspin.decode import channel, decoder, neighbours
 from unspin.decode.decoder import attested, gated, preselect
 from unspin.pack import LanguagePack, default_pack_path
 from unspin.pack import thesaurus as th
@@ -92,3 +92,22 @@ def test_originals_are_ranked_commonest_first_and_costed(pack: LanguagePack) -> 
     assert ("soldiers",) in [w for _, w in found]
     assert len(found) <= channel.MAX_CANDIDATES
     assert all(math.isfinite(c) and c <= 0 for c, _ in found)
+
+
+def test_eligibility_in_one_pass_matches_token_by_token(pack: LanguagePack) -> None:
+    more = " Then Reuters reported that the Foreign Ministry and the Overseas Ministry met."
+    sentences = sentence_tokens(TEXT + more)
+    flags = channel.eligible_flags(pack, sentences)
+    assert flags == [[channel.eligible(t, k == 0, pack) for k, t in enumerate(s)] for s in sentences]
+
+
+def test_window_score_with_a_shared_context_state(pack: LanguagePack) -> None:
+    model = pack.lm.model
+    left, right = ["the", "council"], ["the", "bridge", "</s>"]
+    for middle in (["promised"], ["pledged", "to"], []):
+        for bos in (True, False):
+            want = pack.lm.logprob([*left, *middle, *right], bos=bos) - pack.lm.logprob(left, bos=bos)
+            got = decoder.window_score(model, left, middle, right, bos)
+            assert got == pytest.approx(want, abs=1e-6)
+            start = decoder.context_state(model, left, bos)
+            assert decoder.continuation_score(model, start, (*middle, *right)) == got

@@ -42,20 +42,32 @@ class Decision:
 
 def window_score(model: kenlm.Model, left: list[str], middle, right: list[str], bos: bool) -> float:
     """log10 P of ``middle + right`` given ``left`` (after a sentence start when ``bos``)."""
+    return continuation_score(model, context_state(model, left, bos), (*middle, *right))
+
+
+def context_state(model: kenlm.Model, left: list[str], bos: bool) -> kenlm.State:
+    """The model's state after ``left`` (after a sentence start when ``bos``)."""
     state = kenlm.State()
     if bos:
         model.BeginSentenceWrite(state)
     else:
         model.NullContextWrite(state)
     for w in left:
-        o = kenlm.State()
-        model.BaseScore(state, w, o)
-        state = o
+        out = kenlm.State()
+        model.BaseScore(state, w, out)
+        state = out
+    return state
+
+
+def continuation_score(model: kenlm.Model, state: kenlm.State, words) -> float:
+    """log10 P of ``words`` from ``state`` (which is left as it was), summed left to right."""
+    bufs = (kenlm.State(), kenlm.State())  # written alternately, never the one being read
+    base = model.BaseScore
     total = 0.0
-    for w in (*middle, *right):
-        o = kenlm.State()
-        total += model.BaseScore(state, w, o)
-        state = o
+    for n, w in enumerate(words):
+        out = bufs[n & 1]
+        total += base(state, w, out)
+        state = out
     return total
 
 
@@ -96,10 +108,11 @@ def preselect(
         if eos:
             right = [*right, "</s>"]
         bos = i - ctx < 0
-        base = window_score(model, left, forms[i:j], right, bos)
+        start = context_state(model, left, bos)  # shared by the observed words and every candidate
+        base = continuation_score(model, start, (*forms[i:j], *right))
         scored = []
         for c in group:
-            gain = window_score(model, left, c.words, right, bos) - base
+            gain = continuation_score(model, start, (*c.words, *right)) - base
             if gain + c.log_channel > PRESELECT_MARGIN:
                 scored.append((gain + c.log_channel, c))
         scored.sort(key=lambda x: -x[0])
