@@ -111,3 +111,10 @@ def test_window_score_with_a_shared_context_state(pack: LanguagePack) -> None:
             assert got == pytest.approx(want, abs=1e-6)
             start = decoder.context_state(model, left, bos)
             assert decoder.continuation_score(model, start, (*middle, *right)) == got
+
+
+def test_prepare_returns_a_pack_that_checks(pack: LanguagePack) -> None:
+    from unspin.decode.engine import check, prepare
+
+    assert prepare(pack) is pack
+    assert check(TEXT, pack).verdict in ("spun", "clean", "too-short")

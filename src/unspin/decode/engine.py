@@ -33,6 +33,21 @@ def get_pack(pack=None):
     return pack if pack is not None else _load_pack(None)
 
 
+def prepare(pack=None):
+    """Do the once-per-process work a first check would otherwise pay (lemminflect's tables, the
+    vector neighbour index, the calibration): for servers and batch workers to call at start-up, so
+    that their first requests are not the slow ones. Returns the pack."""
+    from ..pack.thesaurus import _all_inflections, _all_lemmas
+    from .neighbours import index_for
+
+    pack = get_pack(pack)
+    _all_lemmas("prepared")
+    _all_inflections("prepare", "VERB")
+    index_for(pack)
+    detect.calibrations()
+    return pack
+
+
 def match_case(observed: str, words: tuple[str, ...]) -> str:
     """Write the original the way the observed words were written (Title, UPPER or lower)."""
     text = " ".join(words)
