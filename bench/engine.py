@@ -1,7 +1,7 @@
 """The engine, measured: detection, restoration, calibration and speed on every evaluation set.
 
     python bench/engine.py [--docs 120] [--words 350] [--quick]
-    python bench/engine.py --speed-only [--words 350]   # speed alone, in a fresh (cold) process
+    python bench/engine.py --speed-only [--prepare] [--words 350]   # speed alone, in a fresh (cold) process
 
 Sets: the real pairs in ../shared/dev/real-pairs.jsonl (spinner style scored for spans and
 restoration; mt and paraphraser for detection), the seed example against its source, our evaluation
@@ -170,15 +170,23 @@ def main() -> None:
         help="only the speed section, in this fresh process: first_pass is then fully cold (every memo empty, "
         "lazily built indexes included)",
     )
+    ap.add_argument("--prepare", action="store_true", help="with --speed-only: engine.prepare() first, timed apart")
     args = ap.parse_args()
     require_shared()
     t0 = time.perf_counter()
     pack = LanguagePack.load()
     load_s = time.perf_counter() - t0
     if args.speed_only:
+        prepare_s = None
+        if args.prepare:
+            from unspin.decode.engine import prepare
+
+            t1 = time.perf_counter()
+            prepare(pack)
+            prepare_s = round(time.perf_counter() - t1, 3)
         sp = speed(pack, speed_docs(args.words))
         emit(
-            {"pack_load_s": round(load_s, 3), "speed": sp},
+            {"pack_load_s": round(load_s, 3), "prepare_s": prepare_s, "speed": sp},
             f"engine speed (cold process): check {sp['first_pass']['mb_per_s']} MB/s first pass, "
             f"{sp['warm']['mb_per_s']} warm, fast {sp['fast']['mb_per_s']} MB/s",
         )
