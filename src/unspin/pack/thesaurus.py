@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -276,7 +276,7 @@ class Thesaurus:
         }
         #: Longest term in words: how far the engine must look for a multi-word source or target.
         self.max_phrase_words = max(max_phrase_words, 1)
-        self._rows: dict[str, dict[str, tuple[tuple[str, int], ...]]] = {"fwd": {}, "rev": {}}
+        self._rows = {name: lru_cache(maxsize=512)(partial(self._read_row, name)) for name in ("fwd", "rev")}
         self._synonyms = lru_cache(maxsize=65536)(self._lookup_fwd)
         self._sources = lru_cache(maxsize=65536)(self._lookup_rev)
 
@@ -284,13 +284,9 @@ class Thesaurus:
         return len(self.table)
 
     def _row_list(self, name: str, key: str) -> tuple[tuple[str, int], ...]:
-        """The term's edges in graph ``name`` as (other term, flags); memoised, because the same
-        lemma's row serves all its inflected forms."""
-        memo = self._rows[name]
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = self._read_row(name, key)
-        return found
+        """The term's edges in graph ``name`` as (other term, flags). The last few hundred rows are
+        kept (a lemma's row serves all its inflected forms); more would cost memory, not time."""
+        return self._rows[name](key)
 
     def _read_row(self, name: str, key: str) -> tuple[tuple[str, int], ...]:
         r = self.table.find(key)
