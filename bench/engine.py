@@ -1,6 +1,7 @@
 """The engine, measured: detection, restoration, calibration and speed on every evaluation set.
 
     python bench/engine.py [--docs 120] [--words 350] [--quick]
+    python bench/engine.py --speed-only [--prepare] [--words 350]   # speed alone, in a fresh (cold) process
 
 Sets: the real pairs in ../shared/dev/real-pairs.jsonl (spinner style scored for spans and
 restoration; mt and paraphraser for detection), the seed example against its source, our evaluation
@@ -153,16 +154,43 @@ def speed(pack, docs: list[str]) -> dict:
     return res
 
 
+def speed_docs(max_words: int) -> list[str]:
+    """The speed set: the last 60 held-out articles (after the evaluation half's), as excerpts."""
+    return [excerpt(a["text"], max_words) for a in held_out_articles()[-60:]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=120, help="held-out articles per synthetic condition")
     ap.add_argument("--words", type=int, default=350, help="words per article excerpt")
     ap.add_argument("--quick", action="store_true", help="fewer conditions (rates 0.25 and 0.4)")
+    ap.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only the speed section, in this fresh process: first_pass is then fully cold (every memo empty, "
+        "lazily built indexes included)",
+    )
+    ap.add_argument("--prepare", action="store_true", help="with --speed-only: engine.prepare() first, timed apart")
     args = ap.parse_args()
     require_shared()
     t0 = time.perf_counter()
     pack = LanguagePack.load()
     load_s = time.perf_counter() - t0
+    if args.speed_only:
+        prepare_s = None
+        if args.prepare:
+            from unspin.decode.engine import prepare
+
+            t1 = time.perf_counter()
+            prepare(pack)
+            prepare_s = round(time.perf_counter() - t1, 3)
+        sp = speed(pack, speed_docs(args.words))
+        emit(
+            {"pack_load_s": round(load_s, 3), "prepare_s": prepare_s, "speed": sp},
+            f"engine speed (cold process): check {sp['first_pass']['mb_per_s']} MB/s first pass, "
+            f"{sp['warm']['mb_per_s']} warm, fast {sp['fast']['mb_per_s']} MB/s",
+        )
+        return
     cal = calibrations()["full"]
     docs = eval_docs(args.docs, args.words, "eval")
     clean_news = [r["text"] for r in load_jsonl(DEV / "clean-news.jsonl")]
@@ -190,7 +218,7 @@ def main() -> None:
         "seed": seed(pack),
         "clean": clean,
         "synthetic": synthetic(pack, docs, clean_scores, cal.threshold, rates, STYLES),
-        "speed": speed(pack, [excerpt(a["text"], args.words) for a in held_out_articles()[-60:]]),
+        "speed": speed(pack, speed_docs(args.words)),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     rp = result["real_pairs"]["spinner"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..pack.thesaurus import term_key
 from ..tokens import WORD, Token, lm_form
 from .neighbours import index_for
 
@@ -67,6 +68,29 @@ def eligible(tok: Token, first_in_sentence: bool, pack=None) -> bool:
     return True
 
 
+def eligible_flags(pack, sentences: list[list[Token]]) -> list[list[bool]]:
+    """`eligible` for every token of every sentence, with the pack's cased counts looked up in one
+    vectorised search for the whole text instead of two searches per capitalised word."""
+    flags: list[list[bool]] = []
+    pending: list[tuple[int, int, str]] = []  # (sentence, token, text) awaiting the cased-count test
+    for si, sent in enumerate(sentences):
+        row = []
+        for k, tok in enumerate(sent):
+            text = tok.text
+            ok = tok.kind == WORD and text.isalpha() and len(text) >= 2 and lm_form(text) not in FUNCTION_WORDS
+            if ok and pack is not None and k > 0 and text[:1].isupper():
+                pending.append((si, k, text))
+            row.append(ok)
+        flags.append(row)
+    if pending:
+        texts = [t for _, _, t in pending]
+        counts = pack.vocab.cased_counts([t.lower() for t in texts] + texts).tolist()
+        n = len(texts)
+        for m, (si, k, _) in enumerate(pending):
+            flags[si][k] = counts[m] > counts[n + m]
+    return flags
+
+
 def plausible_original(observed: tuple[str, ...], original: tuple[str, ...]) -> bool:
     """An original a spinner could have started from: words (not digits, not only function words),
     and not a mere spelling or inflection variant of what we observe."""
@@ -112,8 +136,8 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     Thesaurus sources cost ``-ALPHA * log10(degree)``; vector neighbours no thesaurus links cost
     more (``VECTOR_COST`` and their distance). Kept: the ``MAX_CANDIDATES`` commonest in the corpus,
     because spinners replace common words, and a rare original is a poor explanation.
-    Memoised per process: the same observed words recur in every document, and a thesaurus lookup
-    (lemmatise, look up, re-inflect) costs far more than the decoding that follows.
+    Memoised per process: the same observed words recur in every document. On first contact the
+    work is batched: one vectorised search each for the candidates' counts, degrees and vectors.
     """
     memo = _ORIGINALS.get(id(pack))
     if memo is None:
@@ -135,47 +159,99 @@ def compute_originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]
     proposed: dict[tuple[str, ...], float | None] = {}  # words -> vector similarity (None: thesaurus)
     for term, _pos in thesaurus.sources(observed):
         words = tuple(term.split())
-        if words != own and words not in proposed and plausible_original(own, words):
+        if words != own and words not in proposed:
             proposed[words] = None
     if len(own) == 1:
         index = index_for(pack)
         for sim, word in index.neighbours(observed) if index is not None else ():
-            if (word,) not in proposed and plausible_original(own, (word,)):
+            if (word,) not in proposed:
                 proposed[(word,)] = sim
-    # Rank first (cheap, one vectorised lookup), then cost only the few that are kept.
+    if not proposed:
+        return []
+    # Rank first (one vectorised count lookup; a stable sort), then test plausibility only until
+    # MAX_CANDIDATES are kept, and cost only those: the same list as filtering everything first.
     singles = [w for w in proposed if len(w) == 1]
     counts = dict(zip(singles, pack.vocab.counts([w[0] for w in singles]).tolist(), strict=True)) if singles else {}
-    ranked = sorted(proposed, key=lambda w: -counts[w] if len(w) == 1 else -1)[:MAX_CANDIDATES]
+    ranked = []
+    for words in sorted(proposed, key=lambda w: -counts[w] if len(w) == 1 else -1):
+        if plausible_original(own, words):
+            ranked.append(words)
+            if len(ranked) == MAX_CANDIDATES:
+                break
+    from_thesaurus = [" ".join(w) for w in ranked if proposed[w] is None]
+    degree = dict(zip(from_thesaurus, thesaurus.degrees(from_thesaurus), strict=True))
     vectors = getattr(pack, "vectors", None)
-    own_vec = vectors.vector(observed) if vectors is not None and SIMILARITY_WEIGHT else None
+    sims = _similarities(vectors, observed, ranked) if vectors is not None and SIMILARITY_WEIGHT else None
     found = []
-    for words in ranked:
+    for k, words in enumerate(ranked):
         sim = proposed[words]
         if sim is None:
-            cost = -ALPHA * math.log10(max(1, thesaurus.degree(" ".join(words))))
+            cost = -ALPHA * math.log10(max(1, degree[" ".join(words)]))
         else:
             cost = VECTOR_COST - 2.0 * (1.0 - sim)
         # Spinners swap close synonyms: an original far from the observed word in vector space
         # ("cash" for "down") is a fluent guess, not an explanation.
-        if own_vec is not None:
-            vec = vectors.vector(" ".join(words))
-            if vec is not None:
-                denom = float(np.linalg.norm(own_vec) * np.linalg.norm(vec))
-                if denom > 0:
-                    cost += SIMILARITY_WEIGHT * min(0.0, float(own_vec @ vec) / denom - SIMILARITY_FLOOR)
+        if sims is not None and sims[k] is not None:
+            cost += SIMILARITY_WEIGHT * min(0.0, sims[k] - SIMILARITY_FLOOR)
         found.append((cost, words))
     return found
 
 
-def propose(pack, tokens: list[Token], max_words: int | None = None) -> list[Candidate]:
+def _similarities(vectors, observed: str, ranked: list[tuple[str, ...]]) -> list[float | None] | None:
+    """Cosine similarity of the observed term to each candidate (None where either has no vector).
+
+    Terms are vectors.vector()'s float32 means; their cosine is ``u·v / float32(|u|·|v|)``. For a
+    single word that mean is its stored int8 row, whose dot products and squared norms are exact
+    integers in float32, so single words are computed all at once here with bit-identical results;
+    phrases take the general path.
+    """
+    own_vec = vectors.vector(observed)
+    if own_vec is None:
+        return None
+    out: list[float | None] = [None] * len(ranked)
+    single = [k for k, w in enumerate(ranked) if len(w) == 1 and term_key(w[0]) == w[0]]
+    own_single = " " not in observed and term_key(observed) == observed
+    if own_single and single:
+        rows = vectors.rows([ranked[k][0] for k in single])
+        known = rows >= 0
+        if known.any():
+            own_q = vectors.quantised(vectors.rows([observed]))[0].astype(np.int64)
+            m = vectors.quantised(rows[known]).astype(np.int64)
+            dots = (m @ own_q).astype(np.float64)
+            own_norm = np.sqrt(np.float32(own_q @ own_q))
+            denom = (own_norm * np.sqrt((m * m).sum(axis=1).astype(np.float32))).astype(np.float64)
+            for k, d, n in zip(np.asarray(single)[known].tolist(), dots.tolist(), denom.tolist(), strict=True):
+                if n > 0:
+                    out[k] = d / n
+        done = set(single)
+    else:
+        done = set()
+    for k, words in enumerate(ranked):
+        if k in done:
+            continue
+        vec = vectors.vector(" ".join(words))
+        if vec is not None:
+            denom = float(np.linalg.norm(own_vec) * np.linalg.norm(vec))
+            if denom > 0:
+                out[k] = float(own_vec @ vec) / denom
+    return out
+
+
+def propose(
+    pack, tokens: list[Token], max_words: int | None = None, skip=None, ok: list[bool] | None = None
+) -> list[Candidate]:
     """Candidate originals for every eligible word and phrase of one sentence.
 
     Phrases are runs of words separated by single spaces ("men and women", "get the job done") that
-    start and end with an eligible word.
+    start and end with an eligible word. ``skip(i, j)``, when given, says which spans the caller
+    will not consider anyway (the decoder's n-gram gate): their originals are not looked up, which
+    on words never seen before is most of a check's time. ``ok``: the tokens' `eligible` flags, when
+    the caller has them (`eligible_flags`).
     """
     max_words = max_words or pack.thesaurus.max_phrase_words
     forms = [lm_form(t.text) for t in tokens]
-    ok = [eligible(t, i == 0, pack) for i, t in enumerate(tokens)]
+    if ok is None:
+        ok = [eligible(t, i == 0, pack) for i, t in enumerate(tokens)]
     wordish = [t.kind == WORD for t in tokens]
     out: list[Candidate] = []
     n = len(tokens)
@@ -185,7 +261,7 @@ def propose(pack, tokens: list[Token], max_words: int | None = None) -> list[Can
         for j in range(i + 1, min(n, i + max_words) + 1):
             if j > i + 1 and (not wordish[j - 1] or tokens[j - 1].start != tokens[j - 2].end + 1):
                 break
-            if not ok[j - 1]:
+            if not ok[j - 1] or (skip is not None and skip(i, j)):
                 continue
             found = originals(pack, " ".join(forms[i:j]))
             if not found:

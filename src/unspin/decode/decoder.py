@@ -42,20 +42,32 @@ class Decision:
 
 def window_score(model: kenlm.Model, left: list[str], middle, right: list[str], bos: bool) -> float:
     """log10 P of ``middle + right`` given ``left`` (after a sentence start when ``bos``)."""
+    return continuation_score(model, context_state(model, left, bos), (*middle, *right))
+
+
+def context_state(model: kenlm.Model, left: list[str], bos: bool) -> kenlm.State:
+    """The model's state after ``left`` (after a sentence start when ``bos``)."""
     state = kenlm.State()
     if bos:
         model.BeginSentenceWrite(state)
     else:
         model.NullContextWrite(state)
     for w in left:
-        o = kenlm.State()
-        model.BaseScore(state, w, o)
-        state = o
+        out = kenlm.State()
+        model.BaseScore(state, w, out)
+        state = out
+    return state
+
+
+def continuation_score(model: kenlm.Model, state: kenlm.State, words) -> float:
+    """log10 P of ``words`` from ``state`` (which is left as it was), summed left to right."""
+    bufs = (kenlm.State(), kenlm.State())  # written alternately, never the one being read
+    base = model.BaseScore
     total = 0.0
-    for w in (*middle, *right):
-        o = kenlm.State()
-        total += model.BaseScore(state, w, o)
-        state = o
+    for n, w in enumerate(words):
+        out = bufs[n & 1]
+        total += base(state, w, out)
+        state = out
     return total
 
 
@@ -64,22 +76,31 @@ def attested(model: kenlm.Model, forms: list[str]) -> list[int]:
     return [length for _, length, _ in model.full_scores(" ".join(forms), bos=True, eos=True)]
 
 
-def preselect(model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int) -> list[Candidate]:
+def gated(lengths: list[int], i: int, j: int, order: int) -> bool:
+    """Are observed words ``[i, j)`` natural where they stand: inside an n-gram the corpus attests
+    together with a neighbour each side (``lengths`` from `attested`)? Such spans draw no candidates."""
+    return bool(GATE) and lengths[j] >= min(GATE, j - i + 2, order)
+
+
+def preselect(
+    model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int, lengths: list[int] | None = None
+) -> list[Candidate]:
     """Keep, per span, the few candidates that make their window more natural than the observed words.
 
     This is the "unnatural where it stands" test. First, observed words that sit inside an n-gram the
     corpus attests together with their neighbours are natural and draw no candidates ("northwestern
-    Syria ," is how people write). Then a candidate must beat the observed words in the same context
-    by the margin.
+    Syria ," is how people write; ``lengths`` may be given when the caller computed them already).
+    Then a candidate must beat the observed words in the same context by the margin.
     """
     ctx = order - 1
     by_span: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
     for c in cands:
         by_span[(c.start, c.end)].append(c)
-    lengths = attested(model, forms) if GATE else []
+    if lengths is None:
+        lengths = attested(model, forms) if GATE else []
     kept: list[Candidate] = []
     for (i, j), group in by_span.items():
-        if GATE and lengths[j] >= min(GATE, j - i + 2, order):
+        if gated(lengths, i, j, order):
             continue
         left = forms[max(0, i - ctx) : i]
         right = forms[j : j + ctx]
@@ -87,10 +108,11 @@ def preselect(model: kenlm.Model, forms: list[str], cands: list[Candidate], orde
         if eos:
             right = [*right, "</s>"]
         bos = i - ctx < 0
-        base = window_score(model, left, forms[i:j], right, bos)
+        start = context_state(model, left, bos)  # shared by the observed words and every candidate
+        base = continuation_score(model, start, (*forms[i:j], *right))
         scored = []
         for c in group:
-            gain = window_score(model, left, c.words, right, bos) - base
+            gain = continuation_score(model, start, (*c.words, *right)) - base
             if gain + c.log_channel > PRESELECT_MARGIN:
                 scored.append((gain + c.log_channel, c))
         scored.sort(key=lambda x: -x[0])

@@ -76,7 +76,7 @@ def gate(pack, tokens: list[Token]) -> str | None:
     if alpha:
         forms = [lm_form(t.text) for t in alpha]
         function_share = sum(1 for f in forms if f in FUNCTION_WORDS) / len(forms)
-        known = sum(1 for f in forms if pack.vocab.count(f) > 0) / len(forms)
+        known = int((pack.vocab.counts(forms) > 0).sum()) / len(forms)  # one vectorised search
         if len(forms) >= 20 and (function_share < MIN_FUNCTION_SHARE or known < MIN_ENGLISH_SHARE):
             return NOT_ENGLISH
     if len(words) < MIN_WORDS:
@@ -87,7 +87,7 @@ def gate(pack, tokens: list[Token]) -> str | None:
 SCREEN_FEATURES = ("unseen_both_sides", "low_pmi_share", "neg_mean_pmi")
 
 
-def screen(pack, sentences: list[list[Token]]) -> tuple[float, float, float]:
+def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = None) -> tuple[float, float, float]:
     """Screening evidence without decoding, from one pass of the language model per sentence.
 
     For each known content word:
@@ -100,21 +100,26 @@ def screen(pack, sentences: list[list[Token]]) -> tuple[float, float, float]:
       word after it than their plain frequency does (log10 P(w|h) - log10 P(w)). Writers use words
       that belong with their neighbours; thesaurus swaps do not, whatever their frequency, so this
       normalises away the rare-but-right vocabulary of specialised text.
+
+    ``flags``: the tokens' eligibility (`channel.eligible_flags`), when the caller has it.
     """
-    from .channel import eligible
+    from .channel import eligible_flags
+
+    if flags is None:
+        flags = eligible_flags(pack, sentences)
 
     model = pack.lm.model
     unigram = _unigram_logprobs(pack)
     count = hits = low = 0
     pmi_sum = 0.0
-    for sent in sentences:
+    for sent, ok in zip(sentences, flags, strict=True):
         if not sent:
             continue
         forms = [lm_form(t.text) for t in sent]
         scores = list(model.full_scores(" ".join(forms), bos=True, eos=True))
         last = len(forms) - 1
-        for k, tok in enumerate(sent):
-            if not eligible(tok, k == 0, pack) or scores[k][2]:  # [2]: out of vocabulary
+        for k in range(len(sent)):
+            if not ok[k] or scores[k][2]:  # [2]: out of vocabulary
                 continue
             count += 1
             if scores[k][1] <= 1 and scores[k + 1][1] <= 1:

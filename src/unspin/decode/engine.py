@@ -11,8 +11,8 @@ from ..repair import input_span, repair_text
 from ..report import Report, Span
 from ..tokens import WORD, Token, lm_form, sentence_tokens
 from . import detect
-from .channel import eligible, keep_logprob, propose, swap_prior
-from .decoder import Decision, decode_sentence, preselect
+from .channel import eligible_flags, keep_logprob, propose, swap_prior
+from .decoder import Decision, attested, decode_sentence, gated, preselect
 
 SPAN_MIN_GAIN = 1.0  # log10 odds a substitution needs to be reported as a span (~91 % confidence)
 ORIGINAL_MIN_GAIN = 1.0  # log10 odds over the runner-up an original needs to be stated, else null
@@ -31,6 +31,21 @@ def _load_pack(path: str | None):
 def get_pack(pack=None):
     """The given pack, or the default one (loaded once per process)."""
     return pack if pack is not None else _load_pack(None)
+
+
+def prepare(pack=None):
+    """Do the once-per-process work a first check would otherwise pay (lemminflect's tables, the
+    vector neighbour index, the calibration): for servers and batch workers to call at start-up, so
+    that their first requests are not the slow ones. Returns the pack."""
+    from ..pack.thesaurus import _all_inflections, _all_lemmas
+    from .neighbours import index_for
+
+    pack = get_pack(pack)
+    _all_lemmas("prepared")
+    _all_inflections("prepare", "VERB")
+    index_for(pack)
+    detect.calibrations()
+    return pack
 
 
 def match_case(observed: str, words: tuple[str, ...]) -> str:
@@ -55,16 +70,23 @@ def _why(observed: str, d: Decision, original: str | None) -> str:
     )
 
 
-def _decode_sentence(pack, sent: list[Token]) -> list[Decision]:
+def _decode_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> list[Decision]:
+    """The decisions for one sentence; ``ok``: its tokens' `eligible` flags, if already known."""
     model = pack.lm.model
     forms = [lm_form(t.text) for t in sent]
-    cands = preselect(model, forms, propose(pack, sent), pack.lm.order)
+    order = pack.lm.order
+    if ok is None:
+        ok = eligible_flags(pack, [sent])[0]
+    # The n-gram gate first: spans it passes over need no candidates, so none are looked up.
+    lengths = attested(model, forms)
+    skip = lambda i, j: gated(lengths, i, j, order)  # noqa: E731
+    cands = preselect(model, forms, propose(pack, sent, skip=skip, ok=ok), order, lengths)
     if not cands:
         return []
     keep = [0.0] * len(sent)
     for c in cands:
         for k in range(c.start, c.end):
-            keep[k] = keep_logprob(swap_prior(sent[k : k + 1])) if eligible(sent[k], k == 0, pack) else 0.0
+            keep[k] = keep_logprob(swap_prior(sent[k : k + 1])) if ok[k] else 0.0
     return decode_sentence(model, forms, cands, keep)
 
 
@@ -86,13 +108,14 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
         report.restored = repaired
         report.stats["flagged_words"] = 0
         return report
-    screened = detect.screen(pack, sentences)
+    flags = eligible_flags(pack, sentences)
+    screened = detect.screen(pack, sentences, flags)
     report.stats["screen"] = dict(zip(detect.SCREEN_FEATURES, (round(x, 4) for x in screened), strict=True))
     if fast:
         features: tuple[float, ...] = screened
         report.stats["mode"] = "fast"
     else:
-        spans, restored, evidence = _spans(text, repaired, repairs, pack, sentences)
+        spans, restored, evidence = _spans(text, repaired, repairs, pack, sentences, flags)
         report.spans, report.restored = spans, restored
         report.stats["flagged_words"] = sum(len(s.text.split()) for s in spans)
         report.stats["evidence"] = round(evidence, 4)
@@ -107,15 +130,19 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
     return report
 
 
-def _spans(text: str, repaired: str, repairs, pack, sentences: list[list[Token]]) -> tuple[list[Span], str, float]:
+def _spans(
+    text: str, repaired: str, repairs, pack, sentences: list[list[Token]], flags: list[list[bool]] | None = None
+) -> tuple[list[Span], str, float]:
+    if flags is None:
+        flags = eligible_flags(pack, sentences)
     spans: list[Span] = []
     pieces: list[str] = []
     pos = 0
     best_gain: dict[str, float] = {}  # per distinct observed term: repeats are the author's topic words
     n_words = 0
-    for sent in sentences:
+    for sent, ok in zip(sentences, flags, strict=True):
         n_words += sum(1 for t in sent if t.kind == WORD)
-        for d in _decode_sentence(pack, sent):
+        for d in _decode_sentence(pack, sent, ok):
             if d.gain < SPAN_MIN_GAIN:
                 continue
             first, last = sent[d.cand.start], sent[d.cand.end - 1]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tokens import lm_form
+
 MIN_COUNT = 300  # an original must be a common word: rare words are not what spinners replace
 K = 12
 MIN_SIMILARITY = 0.6
@@ -21,8 +23,9 @@ class NeighbourIndex:
     def __init__(self, pack) -> None:
         vectors = pack.vectors
         words, matrix = vectors.table()
-        counts = pack.vocab.counts(words)  # one vectorised lookup (80 k words: per-word calls took 0.5 s)
-        keep = [i for i, w in enumerate(words) if w.isalpha() and counts[i] >= MIN_COUNT]
+        alpha = [i for i, w in enumerate(words) if w.isalpha()]
+        counts = pack.vocab.counts([lm_form(words[i]) for i in alpha]).tolist()  # one vectorised search
+        keep = [i for i, c in zip(alpha, counts, strict=True) if c >= MIN_COUNT]
         self._words = [words[i] for i in keep]
         m = np.asarray(matrix[keep], dtype=np.float32)
         m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
@@ -41,7 +44,11 @@ class NeighbourIndex:
             return []
         v = v / max(float(np.linalg.norm(v)), 1e-9)
         sims = self._m @ v
-        top = np.argpartition(-sims, min(K + 1, len(sims) - 1))[: K + 1]
+        # Only words above the similarity floor can be kept: select the top K + 1 among those (a
+        # few dozen) instead of partitioning the whole vocabulary.
+        top = np.flatnonzero(sims >= MIN_SIMILARITY)
+        if len(top) > K + 1:
+            top = top[np.argpartition(-sims[top], K)[: K + 1]]
         found = sorted(
             ((float(sims[i]), self._words[i]) for i in top if sims[i] >= MIN_SIMILARITY and self._words[i] != word),
             reverse=True,

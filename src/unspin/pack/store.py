@@ -77,3 +77,7 @@ class StringTable:
     def string(self, row: int) -> str:
         """The string at ``row``."""
         return bytes(self.keys[row]).decode("utf-8")
+
+    def strings(self, rows: np.ndarray) -> list[str]:
+        """The strings at many rows (one gather; NUL padding dropped as in `string`)."""
+        return [b.decode("utf-8") for b in self.keys[np.asarray(rows, dtype=np.int64)].tolist()]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -152,33 +152,95 @@ def build_thesaurus(moby_words: Path, wordnet_dict: Path, out: Path) -> dict:
 
 # ---------------------------------------------------------------------------------------------- query
 
-def _analyses(word: str) -> list[tuple[str, str, str]]:
+@lru_cache(maxsize=262144)
+def _analyses(word: str) -> tuple[tuple[str, str, str], ...]:
     """(lemma, upos, Penn tag) readings of an inflected single word, from lemminflect's dictionary."""
-    from lemminflect import getAllInflections, getAllLemmas
-
     out: list[tuple[str, str, str]] = []
-    for upos, lemmas in getAllLemmas(word).items():
+    for upos, lemmas in _all_lemmas(word).items():
         for lemma in lemmas:
             if lemma == word:
                 continue
-            for tag, forms in getAllInflections(lemma, upos=upos).items():
+            for tag, forms in _all_inflections(lemma, upos).items():
                 if word in forms:
                     out.append((lemma, upos, tag))
-    return out
+    return tuple(out)
 
 
-@lru_cache(maxsize=262144)  # lemminflect deep-copies its tables on every call: memoise
+# lemminflect's getAllLemmas / getAllInflections / getInflection deep-copy a lemma's table on every
+# call, which was most of a cold check's time. The three functions below give the same answers
+# (tests/test_pack.py compares them with the library's API) from the same tables, copying only the
+# small dicts they change; the tables' values are tuples of strings, so nothing shared is mutated.
+
+def _all_lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    """``lemminflect.getAllLemmas(word)`` (no part of speech given)."""
+    from lemminflect.core.Lemmatizer import Lemmatizer
+    from lemminflect.core.LexicalUtils import applyCapsStyleToDict, getCapsStyle
+
+    lem = Lemmatizer()
+    caps = getCapsStyle(word)
+    word = word.lower()
+    lemmas = dict(lem._getLemmaDict().get(word, {}))
+    lemmas.update(lem._getOverridesDict().get(word, {}))
+    return applyCapsStyleToDict(lemmas, caps)
+
+
+def _all_inflections(lemma: str, upos: str | None) -> dict[str, tuple[str, ...]]:
+    """``lemminflect.getAllInflections(lemma, upos)``."""
+    from lemminflect.core.Inflections import Inflections
+    from lemminflect.core.LexicalUtils import applyCapsStyle, applyCapsStyleToDict, getCapsStyle, uposToTags
+
+    infl = Inflections()
+    if upos is not None and upos not in infl.DICT_UPOS_TYPES:
+        return {}
+    caps = getCapsStyle(lemma)
+    lemma = lemma.lower()
+    if upos == "PROPN":
+        lemma = applyCapsStyle(lemma, "first_upper")
+        upos = "NOUN"
+    forms = dict(infl._getInflDict().get(lemma, {}))
+    forms.update(infl._getOverridesDict().get(lemma, {}))
+    if upos is not None:
+        tags = uposToTags(upos)
+        forms = {k: v for k, v in forms.items() if k in tags}
+    return applyCapsStyleToDict(forms, caps)
+
+
+def _inflection(lemma: str, tag: str) -> tuple[str, ...]:
+    """``lemminflect.getInflection(lemma, tag)`` (out-of-vocabulary rules included)."""
+    from lemminflect.core.Inflections import Inflections
+    from lemminflect.core.LexicalUtils import pennTagAlts, tagToUPos
+
+    upos = tagToUPos(tag)
+    forms = _all_inflections(lemma, upos if upos == "PROPN" else None)
+    form = Inflections._extractForm(forms, tag)
+    if form is None:
+        for alt in pennTagAlts(tag):
+            form = forms.get(alt, None)
+            if form:
+                break
+    if form is None:
+        form = Inflections._extractForm(_oov_inflections(lemma, upos), tag)
+    return () if form is None else form
+
+
+@lru_cache(maxsize=65536)
+def _oov_inflections(lemma: str, upos: str | None) -> dict[str, tuple[str, ...]]:
+    """``lemminflect.getAllInflectionsOOV`` (a small model per call: memoised; read-only to callers)."""
+    from lemminflect import getAllInflectionsOOV
+
+    return getAllInflectionsOOV(lemma, upos)
+
+
+@lru_cache(maxsize=262144)  # a rev list's terms recur across the words that share its lemma
 def _inflect_term(term: str, upos: str, tag: str) -> str | None:
     """Put ``term`` (a base form, maybe a phrase) into Penn ``tag``: verbs inflect their first word
     ("get the job done" → "got the job done"), nouns and adjectives their last ("air power" → "air
     powers")."""
-    from lemminflect import getInflection
-
     words = term.split(" ")
     i = 0 if upos in ("VERB", "AUX") else len(words) - 1
     form = _dictionary_form(words[i], tag)
     if form is None:
-        forms = getInflection(words[i], tag=tag) or getInflection(words[i], tag=tag, inflect_oov=True)
+        forms = _inflection(words[i], tag)
         if not forms:
             return None
         form = forms[0]
@@ -214,19 +276,26 @@ class Thesaurus:
         }
         #: Longest term in words: how far the engine must look for a multi-word source or target.
         self.max_phrase_words = max(max_phrase_words, 1)
+        self._rows = {name: lru_cache(maxsize=512)(partial(self._read_row, name)) for name in ("fwd", "rev")}
         self._synonyms = lru_cache(maxsize=65536)(self._lookup_fwd)
         self._sources = lru_cache(maxsize=65536)(self._lookup_rev)
 
     def __len__(self) -> int:
         return len(self.table)
 
-    def _row_list(self, name: str, key: str) -> list[tuple[str, int]]:
+    def _row_list(self, name: str, key: str) -> tuple[tuple[str, int], ...]:
+        """The term's edges in graph ``name`` as (other term, flags). The last few hundred rows are
+        kept (a lemma's row serves all its inflected forms); more would cost memory, not time."""
+        return self._rows[name](key)
+
+    def _read_row(self, name: str, key: str) -> tuple[tuple[str, int], ...]:
         r = self.table.find(key)
         if r < 0:
-            return []
+            return ()
         indptr, index, flags = self._g[name]
         a, b = int(indptr[r]), int(indptr[r + 1])
-        return [(self.table.string(int(j)), int(f)) for j, f in zip(index[a:b], flags[a:b], strict=True)]
+        others = self.table.strings(index[a:b])
+        return tuple(zip(others, flags[a:b].tolist(), strict=True))
 
     def _lookup(self, name: str, term: str) -> list[tuple[str, str]]:
         key = term_key(term)
@@ -260,17 +329,22 @@ class Thesaurus:
 
     def degree(self, term: str) -> int:
         """Size of the term's own list (of its lemma's, when the inflected form has no entry)."""
-        key = term_key(term)
-        r = self.table.find(key)
-        if r < 0 and " " not in key:
-            for lemma, _, _ in _analyses(key):
-                r = self.table.find(lemma)
-                if r >= 0:
-                    break
-        if r < 0:
-            return 0
+        return self.degrees([term])[0]
+
+    def degrees(self, terms: list[str]) -> list[int]:
+        """`degree` of many terms, with one vectorised table search for all of them."""
+        keys = [term_key(t) for t in terms]
+        rows = self.table.find_many(keys).tolist()
         indptr = self._g["fwd"][0]
-        return int(indptr[r + 1]) - int(indptr[r])
+        out = []
+        for key, r in zip(keys, rows, strict=True):
+            if r < 0 and " " not in key:
+                for lemma, _, _ in _analyses(key):
+                    r = self.table.find(lemma)
+                    if r >= 0:
+                        break
+            out.append(int(indptr[r + 1]) - int(indptr[r]) if r >= 0 else 0)
+        return out
 
     def pos(self, term: str) -> str:
         """WordNet's first part of speech for the term ("n", "v", "a", "r"), or "" if unknown."""

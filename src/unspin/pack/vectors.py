@@ -66,6 +66,15 @@ class Vectors:
         nearest-neighbour search over the vocabulary needs."""
         return [self._t.string(i) for i in range(len(self._t))], self._v
 
+    def rows(self, words: list[str]) -> np.ndarray:
+        """Table rows of many single words (lm_form; -1 where unknown), in one vectorised search."""
+        return self._t.find_many(words)
+
+    def quantised(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``rows`` as they are kept: int8, unit length x127. Their dot products
+        are exact integers, whatever the order of summation."""
+        return np.asarray(self._v[np.asarray(rows, dtype=np.int64)])
+
     def vector(self, term: str) -> np.ndarray | None:
         """Mean unit vector of the term's words (``None`` if no word is known); unknown words are
         skipped in a phrase only if at least half of its words are known."""

@@ -61,6 +61,11 @@ class Vocabulary:
         i = self._c.find(word)
         return int(self._cc[i]) if i >= 0 else 0
 
+    def cased_counts(self, words: list[str]) -> np.ndarray:
+        """Cased counts of many words (exactly as written) at once."""
+        idx = self._c.find_many(words)
+        return np.where(idx >= 0, np.asarray(self._cc)[np.maximum(idx, 0)], 0).astype(np.int64)
+
     def counts(self, words: list[str]) -> np.ndarray:
         """Uncased counts of many lm_form words at once."""
         idx = self._u.find_many(words)

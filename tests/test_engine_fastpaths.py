@@ -1,0 +1,120 @@
+"""The engine's fast paths give the answers of the slow ones they replace (bench/answers.py checks whole
+reports; these pin each shortcut to its reference)."""
+
+from __future__ import annotations
+
+import math
+
+import lemminflect
+import numpy as np
+import pytest
+
+from unspin.decode import channel, decoder, neighbours
+from unspin.decode.decoder import attested, gated, preselect
+from unspin.pack import LanguagePack, default_pack_path
+from unspin.pack import thesaurus as th
+from unspin.tokens import lm_form, sentence_tokens
+
+pytestmark = pytest.mark.skipif(
+    not (default_pack_path() / "lm.bin").exists(), reason=f"no language pack at {default_pack_path()}"
+)
+
+WORDS = ("troopers", "departed", "soldiers", "better", "went", "leaves", "data", "criteria", "Paris", "USA",
+         "running", "happiest", "cellphone", "overseas", "quickly", "xyzzyq", "don't", "children", "mice")  # fmt: skip
+TEXT = (
+    "The troopers departed the town after a cellphone contact from the Overseas Ministry. Residents said the "
+    "flood had damaged many houses, and the council promised to rebuild the bridge before the winter."
+)
+
+
+@pytest.fixture(scope="module")
+def pack() -> LanguagePack:
+    return LanguagePack.load()
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_lemma_and_inflection_tables_match_lemminflect(word: str) -> None:
+    assert th._all_lemmas(word) == lemminflect.getAllLemmas(word)
+    for upos in (None, "NOUN", "PROPN", "VERB", "ADJ", "ADV", "AUX", "X"):
+        assert th._all_inflections(word, upos) == lemminflect.getAllInflections(word, upos)
+    for tag in ("NN", "NNS", "NNP", "NNPS", "VB", "VBD", "VBG", "VBN", "VBZ", "JJ", "JJR", "JJS", "RB", "RBR"):
+        assert th._inflection(word, tag) == lemminflect.getInflection(word, tag=tag)
+
+
+def test_batched_degrees_match_one_by_one(pack: LanguagePack) -> None:
+    terms = ["soldier", "soldiers", "phone call", "left", "xyzzyq", "air power", "departed"]
+    assert pack.thesaurus.degrees(terms) == [pack.thesaurus.degree(t) for t in terms]
+
+
+def test_batched_similarities_are_bit_identical(pack: LanguagePack) -> None:
+    vectors = pack.vectors
+    for observed in ("troopers", "electricity", "contact", "air electricity"):
+        ranked = [tuple(t.split()) for t in ("soldiers", "troops", "power", "phone call", "xyzzyq", "force", "call")]
+        got = channel._similarities(vectors, observed, ranked)
+        own = vectors.vector(observed)
+        for sim, words in zip(got, ranked, strict=True):
+            vec = vectors.vector(" ".join(words))
+            want = None
+            if vec is not None:
+                denom = float(np.linalg.norm(own) * np.linalg.norm(vec))
+                want = float(own @ vec) / denom if denom > 0 else None
+            assert sim == want, (observed, words)
+
+
+def test_neighbour_selection_matches_a_full_partition(pack: LanguagePack) -> None:
+    index = neighbours.index_for(pack)
+    for word in ("said", "next", "soldiers", "house", "quickly"):
+        v = pack.vectors.vector(word)
+        v = v / max(float(np.linalg.norm(v)), 1e-9)
+        sims = index._m @ v
+        top = np.argpartition(-sims, neighbours.K + 1)[: neighbours.K + 1]
+        want = sorted(
+            ((float(sims[i]), index._words[i]) for i in top if sims[i] >= neighbours.MIN_SIMILARITY
+             and index._words[i] != word),
+            reverse=True,
+        )[: neighbours.K]  # fmt: skip
+        assert index.neighbours(word) == want
+
+
+def test_gate_before_lookup_keeps_the_same_candidates(pack: LanguagePack) -> None:
+    model, order = pack.lm.model, pack.lm.order
+    for sent in sentence_tokens(TEXT):
+        forms = [lm_form(t.text) for t in sent]
+        lengths = attested(model, forms)
+        everything = preselect(model, forms, channel.propose(pack, sent), order)
+        skip = lambda i, j, n=lengths: gated(n, i, j, order)  # noqa: E731
+        gated_first = preselect(model, forms, channel.propose(pack, sent, skip=skip), order, lengths)
+        assert gated_first == everything
+
+
+def test_originals_are_ranked_commonest_first_and_costed(pack: LanguagePack) -> None:
+    found = channel.originals(pack, "troopers")
+    assert ("soldiers",) in [w for _, w in found]
+    assert len(found) <= channel.MAX_CANDIDATES
+    assert all(math.isfinite(c) and c <= 0 for c, _ in found)
+
+
+def test_eligibility_in_one_pass_matches_token_by_token(pack: LanguagePack) -> None:
+    more = " Then Reuters reported that the Foreign Ministry and the Overseas Ministry met."
+    sentences = sentence_tokens(TEXT + more)
+    flags = channel.eligible_flags(pack, sentences)
+    assert flags == [[channel.eligible(t, k == 0, pack) for k, t in enumerate(s)] for s in sentences]
+
+
+def test_window_score_with_a_shared_context_state(pack: LanguagePack) -> None:
+    model = pack.lm.model
+    left, right = ["the", "council"], ["the", "bridge", "</s>"]
+    for middle in (["promised"], ["pledged", "to"], []):
+        for bos in (True, False):
+            want = pack.lm.logprob([*left, *middle, *right], bos=bos) - pack.lm.logprob(left, bos=bos)
+            got = decoder.window_score(model, left, middle, right, bos)
+            assert got == pytest.approx(want, abs=1e-6)
+            start = decoder.context_state(model, left, bos)
+            assert decoder.continuation_score(model, start, (*middle, *right)) == got
+
+
+def test_prepare_returns_a_pack_that_checks(pack: LanguagePack) -> None:
+    from unspin.decode.engine import check, prepare
+
+    assert prepare(pack) is pack
+    assert check(TEXT, pack).verdict in ("spun", "clean", "too-short")
