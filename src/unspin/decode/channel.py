@@ -130,6 +130,17 @@ def keep_logprob(rho: float) -> float:
 _ORIGINALS: dict[int, dict[str, list[tuple[float, tuple[str, ...]]]]] = {}
 
 
+def channel_memo(pack) -> dict[str, list[tuple[float, tuple[str, ...]]]]:
+    """This process's memo of ``originals`` for ``pack``, started from the precomputed channel table
+    (``channel_cache``) when there is one."""
+    memo = _ORIGINALS.get(id(pack))
+    if memo is None:
+        from .channel_cache import load
+
+        memo = _ORIGINALS[id(pack)] = load(pack)
+    return memo
+
+
 def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     """The likeliest originals of an observed term, best first, as (log10 channel cost, words).
 
@@ -139,11 +150,7 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     Memoised per process: the same observed words recur in every document. On first contact the
     work is batched: one vectorised search each for the candidates' counts, degrees and vectors.
     """
-    memo = _ORIGINALS.get(id(pack))
-    if memo is None:
-        from .channel_cache import load
-
-        memo = _ORIGINALS[id(pack)] = load(pack)
+    memo = channel_memo(pack)
     found = memo.get(observed)
     if found is not None:
         return found

@@ -35,12 +35,14 @@ def get_pack(pack=None):
 
 def prepare(pack=None):
     """Do the once-per-process work a first check would otherwise pay (lemminflect's tables, the
-    vector neighbour index, the calibration): for servers and batch workers to call at start-up, so
-    that their first requests are not the slow ones. Returns the pack."""
+    vector neighbour index, the precomputed channel table, the calibration): for servers and batch
+    workers to call at start-up, so that their first requests are not the slow ones. Returns the pack."""
     from ..pack.thesaurus import _all_inflections, _all_lemmas
+    from .channel import channel_memo
     from .neighbours import index_for
 
     pack = get_pack(pack)
+    channel_memo(pack)
     _all_lemmas("prepared")
     _all_inflections("prepare", "VERB")
     index_for(pack)

@@ -234,11 +234,14 @@ class _Engine:
 
 def _load_pack(pack_dir: str | None) -> tuple[Any, str | None, str | None]:
     """(pack, where, error): a server without a pack still repairs; check/restore then say why not."""
+    from ..decode.engine import prepare
     from ..pack import LanguagePack, default_pack_path
 
     where = str(pack_dir or default_pack_path())
     try:
-        return LanguagePack.load(pack_dir), where, None
+        # prepare(): the once-per-process loads (and the precomputed channel table) now, at start-up,
+        # rather than in the first requests' latency.
+        return prepare(LanguagePack.load(pack_dir)), where, None
     except (OSError, ValueError, KeyError) as exc:
         return None, None, f"cannot load the language pack at {where}: {exc}"
 
