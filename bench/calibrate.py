@@ -29,6 +29,7 @@ from unspin.decode.detect import SCREEN_FEATURES
 from unspin.pack import LanguagePack
 
 TARGET_FPR = 0.005
+RATES = (0.15, 0.25, 0.4, 0.6)  # spinner rates of the spun copies (real spun pages swap about half their words)
 OUT = REPO / "src" / "unspin" / "data" / "calibration.json"
 
 
@@ -87,23 +88,35 @@ def main() -> None:
     docs = eval_docs(args.docs, 350, "calibration")
     rng = random.Random(11)
     spun_docs = []
+    spun_rates = []
     styles = ("common", "synonym", "unseen")
     tables = {s: table_for(s, pack) for s in styles}
     for i, d in enumerate(docs):
         style = styles[i % 3]
-        rate = (0.15, 0.25, 0.4)[(i // 3) % 3]
-        spun_docs.append(spin(d, tables[style], rate, rng, pack).text)
+        rate = RATES[(i // 3) % len(RATES)]
+        sp = spin(d, tables[style], rate, rng, pack)
+        spun_docs.append(sp.text)
+        spun_rates.append(sp.rate)
     result = {"target_fpr": TARGET_FPR, "docs": len(docs)}
     calibration = {}
     # One full check per document gives every feature of both modes (fast uses the screening ones).
     names = ["evidence", *SCREEN_FEATURES]
 
+    measured: dict[str, float] = {}
+
     def features(text: str) -> list[float]:
         stats = check(text, pack).stats
+        measured[text] = stats["measured_rate"]
         return [stats["evidence"], *(stats["screen"][k] for k in SCREEN_FEATURES)]
 
     neg_all = np.array([features(d) for d in docs])
     pos_all = np.array([features(d) for d in spun_docs])
+    # The reporting pass's rate estimate: true swap share ~ scale * (measured share - base), least
+    # squares over the spun copies (the share the measuring pass finds in honest text is the base).
+    m = np.array([measured[t] for t in spun_docs])
+    slope, intercept = np.polyfit(m, np.array(spun_rates), 1)
+    rate = {"base": round(float(-intercept / slope), 4), "scale": round(float(slope), 4)}
+    result["rate"] = {**rate, "clean_measured_mean": round(float(np.mean([measured[d] for d in docs])), 4)}
     rng_np = np.random.default_rng(0)
     for mode in ("full", "fast"):
         cols = list(range(1, len(names))) if mode == "fast" else list(range(len(names)))
@@ -126,9 +139,10 @@ def main() -> None:
             "features": [names[c] for c in cols],
         }
         result[mode] = {**calibration[mode], "calibration_recall": round(recall, 4), "calibration_fpr": round(fpr, 4)}
+    calibration["rate"] = rate
     calibration["fitted_on"] = (
         f"{len(docs)} clean held-out Wikipedia excerpts (calibration half) and their spun copies "
-        "(evaluation spinner, styles common/synonym/unseen, rates 0.15-0.4)"
+        f"(evaluation spinner, styles common/synonym/unseen, rates {RATES[0]}-{RATES[-1]})"
     )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..pack.thesaurus import term_key
+from ..pack.thesaurus import FROM_WORDNET, term_key
 from ..tokens import WORD, Token, lm_form
 from .neighbours import index_for
 
@@ -39,6 +39,13 @@ SIMILARITY_WEIGHT = 3.0  # log10 cost per unit of cosine similarity below the fl
 SIMILARITY_FLOOR = 0.6
 VECTOR_COST = -1.0  # log10: a swap no thesaurus lists is less likely than one it does
 MAX_CANDIDATES = 40
+# log10: a pair WordNet puts in one synset is a close synonym, the kind spinners' tables list; Moby
+# also links loose associations ("toll" → "demand"), which a spinner's curated table rarely does.
+WORDNET_BONUS = 1.0
+SUBSTITUTE_WEIGHT = 2.0  # log10 per unit of substitutability (pack.substitutes, cosine in [0, 1])
+SUBSTITUTE_MISS = -0.3  # log10: two single words the corpus never puts in the same slots
+SUBSTITUTE_COST = -1.0  # log10: an original only the substitutes propose (no thesaurus lists the pair)
+FUNCTION_ORIGINAL_COST = 0.0  # log10, for a function-word original (only ever proposed via substitutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +98,12 @@ def eligible_flags(pack, sentences: list[list[Token]]) -> list[list[bool]]:
     return flags
 
 
-def plausible_original(observed: tuple[str, ...], original: tuple[str, ...]) -> bool:
-    """An original a spinner could have started from: words (not digits, not only function words),
-    and not a mere spelling or inflection variant of what we observe."""
+def plausible_original(observed: tuple[str, ...], original: tuple[str, ...], function_ok: bool = False) -> bool:
+    """An original a spinner could have started from: words (not digits; only function words when
+    ``function_ok``), and not a mere spelling or inflection variant of what we observe."""
     if not all(w.replace("'", "").replace("-", "").isalpha() for w in original):
         return False
-    if all(w in FUNCTION_WORDS for w in original):
+    if all(w in FUNCTION_WORDS for w in original) and not function_ok:
         return False
     return not is_variant(observed, original)
 
@@ -115,12 +122,13 @@ def is_variant(observed: tuple[str, ...], original: tuple[str, ...]) -> bool:
     return prefix >= 5 and abs(len(a) - len(b)) <= 2
 
 
-def swap_prior(tokens: list[Token]) -> float:
-    """rho for an observed span: lower when it is capitalised mid-sentence (a name or a title)."""
+def swap_prior(tokens: list[Token], rho: float = RHO) -> float:
+    """The swap prior for an observed span, given the document's rate ``rho``: lower when it is
+    capitalised mid-sentence (a name or a title)."""
     first = tokens[0]
     if first.text[:1].isupper() and not first.text.isupper():
-        return RHO_CAPITALISED
-    return RHO
+        return rho * (RHO_CAPITALISED / RHO)
+    return rho
 
 
 def keep_logprob(rho: float) -> float:
@@ -160,19 +168,39 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
 
 
 def compute_originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
-    """``originals`` without the memo: the thesaurus, the vector neighbours and the costs."""
+    """``originals`` without the memo: the thesaurus, the substitutes, the vector neighbours, the costs.
+
+    Costs (log10), per original ``o`` of the observed ``s``:
+
+    - proposed by the thesaurus: ``-ALPHA * log10(degree(o))``, plus ``WORDNET_BONUS`` when WordNet
+      puts the two in one synset; proposed only by the corpus's substitutes: ``SUBSTITUTE_COST``;
+      only by the word vectors: ``VECTOR_COST`` and their distance;
+    - for single words, ``SUBSTITUTE_WEIGHT`` times their substitutability (which slots of the corpus
+      both fill), or ``SUBSTITUTE_MISS`` when the corpus does not put them in the same slots: a
+      spinner's table holds everyday synonyms, not the thesaurus's loose associations;
+    - a vector-space distance penalty (``SIMILARITY_WEIGHT`` below ``SIMILARITY_FLOOR``).
+
+    Function words are originals only of single content words, and only when the corpus makes them
+    substitutes ("in" → "within", "while" → "whilst", "during" → "throughout").
+    """
     thesaurus = pack.thesaurus
     own = tuple(observed.split())
-    proposed: dict[tuple[str, ...], float | None] = {}  # words -> vector similarity (None: thesaurus)
-    for term, _pos in thesaurus.sources(observed):
+    single = len(own) == 1
+    subs = _substitutes(pack, observed) if single else {}
+    proposed: dict[tuple[str, ...], float | str] = {}  # words -> "thesaurus", "substitutes" or vector similarity
+    wordnet: set[tuple[str, ...]] = set()  # originals WordNet puts in a synset with the observed term
+    for term, _pos, flags in thesaurus.sources_with_flags(observed):
         words = tuple(term.split())
-        if words != own and words not in proposed:
-            proposed[words] = None
-    if len(own) == 1:
+        if words != own:
+            proposed.setdefault(words, _THESAURUS)
+            if flags & FROM_WORDNET:
+                wordnet.add(words)
+    if single:
+        for word in subs:
+            proposed.setdefault((word,), _SUBSTITUTES)
         index = index_for(pack)
         for sim, word in index.neighbours(observed) if index is not None else ():
-            if (word,) not in proposed:
-                proposed[(word,)] = sim
+            proposed.setdefault((word,), sim)
     if not proposed:
         return []
     # Rank first (one vectorised count lookup; a stable sort), then test plausibility only until
@@ -181,27 +209,47 @@ def compute_originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]
     counts = dict(zip(singles, pack.vocab.counts([w[0] for w in singles]).tolist(), strict=True)) if singles else {}
     ranked = []
     for words in sorted(proposed, key=lambda w: -counts[w] if len(w) == 1 else -1):
-        if plausible_original(own, words):
+        function_ok = single and len(words) == 1 and words[0] in subs and not isinstance(proposed[words], float)
+        if plausible_original(own, words, function_ok):
             ranked.append(words)
             if len(ranked) == MAX_CANDIDATES:
                 break
-    from_thesaurus = [" ".join(w) for w in ranked if proposed[w] is None]
+    from_thesaurus = [" ".join(w) for w in ranked if proposed[w] == _THESAURUS]
     degree = dict(zip(from_thesaurus, thesaurus.degrees(from_thesaurus), strict=True))
     vectors = getattr(pack, "vectors", None)
     sims = _similarities(vectors, observed, ranked) if vectors is not None and SIMILARITY_WEIGHT else None
+    substitutes = getattr(pack, "substitutes", None)
     found = []
     for k, words in enumerate(ranked):
-        sim = proposed[words]
-        if sim is None:
+        how = proposed[words]
+        if how == _THESAURUS:
             cost = -ALPHA * math.log10(max(1, degree[" ".join(words)]))
+            if words in wordnet:
+                cost += WORDNET_BONUS
+        elif how == _SUBSTITUTES:
+            cost = SUBSTITUTE_COST
         else:
-            cost = VECTOR_COST - 2.0 * (1.0 - sim)
+            cost = VECTOR_COST - 2.0 * (1.0 - float(how))
+        if single and len(words) == 1 and substitutes is not None:
+            together = subs.get(words[0]) or substitutes.of(words[0]).get(observed, 0.0)
+            cost += SUBSTITUTE_WEIGHT * together if together else SUBSTITUTE_MISS
+        if words[0] in FUNCTION_WORDS:
+            cost += FUNCTION_ORIGINAL_COST
         # Spinners swap close synonyms: an original far from the observed word in vector space
         # ("cash" for "down") is a fluent guess, not an explanation.
         if sims is not None and sims[k] is not None:
             cost += SIMILARITY_WEIGHT * min(0.0, sims[k] - SIMILARITY_FLOOR)
         found.append((cost, words))
     return found
+
+
+_THESAURUS, _SUBSTITUTES = "thesaurus", "substitutes"
+
+
+def _substitutes(pack, observed: str) -> dict[str, float]:
+    """The pack's substitutes of a single word ({} for phrases, or a pack without them)."""
+    subs = getattr(pack, "substitutes", None)
+    return subs.of(observed) if subs is not None else {}
 
 
 def _similarities(vectors, observed: str, ranked: list[tuple[str, ...]]) -> list[float | None] | None:
@@ -245,7 +293,12 @@ def _similarities(vectors, observed: str, ranked: list[tuple[str, ...]]) -> list
 
 
 def propose(
-    pack, tokens: list[Token], max_words: int | None = None, skip=None, ok: list[bool] | None = None
+    pack,
+    tokens: list[Token],
+    max_words: int | None = None,
+    skip=None,
+    ok: list[bool] | None = None,
+    rho: float = RHO,
 ) -> list[Candidate]:
     """Candidate originals for every eligible word and phrase of one sentence.
 
@@ -273,6 +326,6 @@ def propose(
             found = originals(pack, " ".join(forms[i:j]))
             if not found:
                 continue
-            log_rho = math.log10(swap_prior(tokens[i:j]))
+            log_rho = math.log10(swap_prior(tokens[i:j], rho))
             out.extend(Candidate(i, j, words, log_rho + cost, "thesaurus") for cost, words in found)
     return out

@@ -32,7 +32,7 @@ from . import channel, neighbours
 __all__ = ["MIN_COUNT", "cache_path", "load", "warm"]
 
 MIN_COUNT = 100  # ~40 k words for the default pack: the vocabulary of nearly every token in news
-FORMAT = 1
+FORMAT = 2  # 2: substitutes and WordNet-aware costs
 
 
 def _identity(pack) -> str:
@@ -40,7 +40,17 @@ def _identity(pack) -> str:
     params = {
         "format": FORMAT,
         "manifest": pack.manifest,
-        "channel": [channel.ALPHA, channel.SIMILARITY_WEIGHT, channel.SIMILARITY_FLOOR, channel.VECTOR_COST],
+        "channel": [
+            channel.ALPHA,
+            channel.SIMILARITY_WEIGHT,
+            channel.SIMILARITY_FLOOR,
+            channel.VECTOR_COST,
+            channel.WORDNET_BONUS,
+            channel.SUBSTITUTE_WEIGHT,
+            channel.SUBSTITUTE_MISS,
+            channel.SUBSTITUTE_COST,
+            channel.FUNCTION_ORIGINAL_COST,
+        ],
         "max_candidates": channel.MAX_CANDIDATES,
         "neighbours": [neighbours.K, neighbours.MIN_SIMILARITY, neighbours.MIN_COUNT],
         "function_words": sorted(channel.FUNCTION_WORDS),

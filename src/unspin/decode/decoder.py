@@ -26,8 +26,10 @@ PRESELECT = 6  # candidates per span kept after the local pre-scoring
 # log10: a candidate's window gain plus its channel cost must be at least this. Zero would mean "wins
 # on its own"; a little below zero keeps candidates that need a neighbouring swap to win.
 PRESELECT_MARGIN = -1.0
-# Observed words inside an attested n-gram of this length (with a neighbour each side) are natural.
-GATE = 3
+# Observed words inside an attested n-gram of this length (with a neighbour each side) are natural
+# and draw no candidates; 0 turns the gate off. Off: spinners' own phrases are often attested
+# ("the other day", "in the meantime"), and the gate cost a fifth of the recall on real spun pages.
+GATE = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +94,26 @@ def preselect(
     Syria ," is how people write; ``lengths`` may be given when the caller computed them already).
     Then a candidate must beat the observed words in the same context by the margin.
     """
+    return [c for _, c in preselect_scored(model, forms, cands, order, lengths)]
+
+
+def preselect_scored(
+    model: kenlm.Model,
+    forms: list[str],
+    cands: list[Candidate],
+    order: int,
+    lengths: list[int] | None = None,
+    slack: float = 0.0,
+) -> list[tuple[float, Candidate]]:
+    """`preselect`, with each kept candidate's score (window gain plus channel cost), and the margin
+    lowered by ``slack``: the candidates a higher swap prior would keep, for decoding at several."""
     ctx = order - 1
     by_span: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
     for c in cands:
         by_span[(c.start, c.end)].append(c)
     if lengths is None:
         lengths = attested(model, forms) if GATE else []
-    kept: list[Candidate] = []
+    kept: list[tuple[float, Candidate]] = []
     for (i, j), group in by_span.items():
         if gated(lengths, i, j, order):
             continue
@@ -113,10 +128,10 @@ def preselect(
         scored = []
         for c in group:
             gain = continuation_score(model, start, (*c.words, *right)) - base
-            if gain + c.log_channel > PRESELECT_MARGIN:
+            if gain + c.log_channel > PRESELECT_MARGIN - slack:
                 scored.append((gain + c.log_channel, c))
         scored.sort(key=lambda x: -x[0])
-        kept.extend(c for _, c in scored[:PRESELECT])
+        kept.extend(scored[:PRESELECT])
     return kept
 
 

@@ -48,16 +48,34 @@ _DEFAULTS = {"full": Calibration((0.5, 0.3, 0.0, 0.0), -6.0, 0.5), "fast": Calib
 
 
 @lru_cache(maxsize=1)
+def _calibration_file() -> dict:
+    try:
+        return json.loads(resources.files("unspin").joinpath("data/calibration.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, OSError, ValueError):
+        return {}
+
+
+@lru_cache(maxsize=1)
 def calibrations() -> dict[str, Calibration]:
     """The shipped calibration (or neutral defaults before the first calibration run)."""
+    raw = _calibration_file()
     try:
-        raw = json.loads(resources.files("unspin").joinpath("data/calibration.json").read_text(encoding="utf-8"))
         return {
             mode: Calibration(tuple(raw[mode]["weights"]), raw[mode]["bias"], raw[mode]["threshold"])
             for mode in ("full", "fast")
         }
-    except (FileNotFoundError, OSError, ValueError, KeyError):
+    except (KeyError, TypeError):
         return dict(_DEFAULTS)
+
+
+def rate_map(default: tuple[float, float]) -> tuple[float, float]:
+    """(base, scale) turning the measuring pass's share of substituted words into an estimate of a
+    spun document's swap rate, as fitted by bench/calibrate.py (``default`` before the first fit)."""
+    rate = _calibration_file().get("rate") or {}
+    try:
+        return float(rate["base"]), float(rate["scale"])
+    except (KeyError, TypeError, ValueError):
+        return default
 
 
 def gate(pack, tokens: list[Token]) -> str | None:

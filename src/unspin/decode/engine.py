@@ -5,20 +5,29 @@ Pure functions over a language pack; the pack is loaded once per process (memory
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..repair import input_span, repair_text
 from ..report import Report, Span
 from ..tokens import WORD, Token, lm_form, sentence_tokens
 from . import detect
-from .channel import eligible_flags, keep_logprob, propose, swap_prior
-from .decoder import Decision, attested, decode_sentence, gated, preselect
+from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose, swap_prior
+from .decoder import PRESELECT_MARGIN, Decision, attested, decode_sentence, gated, preselect_scored
 
-SPAN_MIN_GAIN = 1.0  # log10 odds a substitution needs to be reported as a span (~91 % confidence)
+SPAN_MIN_GAIN = 1.5  # log10 odds a substitution needs to be reported in a document that reads as honest ...
+SPUN_SPAN_MIN_GAIN = 0.5  # ... and in one whose score says it is spun (see `span_min_gain`)
+EVIDENCE_MIN_GAIN = 1.0  # log10 odds a substitution needs to count as the document's evidence (measuring pass)
 ORIGINAL_MIN_GAIN = 1.0  # log10 odds over the runner-up an original needs to be stated, else null
+RESTORE_MIN_GAIN = 1.5  # log10 odds of the substitution itself before its original is stated
 EVIDENCE_CAP = 4.0  # one span cannot carry a document on its own
-# A word that is unnatural but has no clear original is more often a rare word used well than a swap.
-EVIDENCE_NEEDS_ORIGINAL = True
+# The reporting pass's swap prior (see `document_rho`): for a document that reads as honest, and at
+# most for one that reads as spun; how sharply it moves with the score around the verdict threshold;
+# and how the measuring pass's share of substituted words maps to a spun document's own rate.
+DOC_RHO_MIN, DOC_RHO_MAX = 0.02, 0.5
+DOC_RHO_WIDTH = 0.05
+RATE_BASE, RATE_SCALE = 0.1, 2.0  # defaults until bench/calibrate.py has fitted them (data/calibration.json)
 
 
 @lru_cache(maxsize=4)
@@ -72,8 +81,23 @@ def _why(observed: str, d: Decision, original: str | None) -> str:
     )
 
 
-def _decode_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> list[Decision]:
-    """The decisions for one sentence; ``ok``: its tokens' `eligible` flags, if already known."""
+@dataclass(frozen=True, slots=True)
+class SentencePlan:
+    """One sentence's candidates, found once and decoded at any document swap rate.
+
+    Candidates are kept if they would pass the pre-selection at the highest rate the document can
+    get (``DOC_RHO_MAX``); their channel costs are stated at the reference rate ``RHO``. Changing the
+    rate shifts every swap's cost by the same log-ratio, so the plan serves both passes of `check`.
+    """
+
+    forms: list[str]
+    scored: list[tuple[float, Candidate]]  # (window gain + channel cost at RHO, candidate)
+    keepable: list[bool]  # per token: could it have been swapped (eligible, capitalisation aside)?
+    capitalised: list[bool]
+
+
+def plan_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> SentencePlan | None:
+    """The candidates of one sentence (None when it has none); ``ok``: its `eligible` flags, if known."""
     model = pack.lm.model
     forms = [lm_form(t.text) for t in sent]
     order = pack.lm.order
@@ -82,14 +106,37 @@ def _decode_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> l
     # The n-gram gate first: spans it passes over need no candidates, so none are looked up.
     lengths = attested(model, forms)
     skip = lambda i, j: gated(lengths, i, j, order)  # noqa: E731
-    cands = preselect(model, forms, propose(pack, sent, skip=skip, ok=ok), order, lengths)
+    slack = math.log10(DOC_RHO_MAX / RHO) if DOC_RHO_MAX > RHO else 0.0
+    scored = preselect_scored(model, forms, propose(pack, sent, skip=skip, ok=ok), order, lengths, slack)
+    if not scored:
+        return None
+    capitalised = [swap_prior(sent[k : k + 1]) != RHO for k in range(len(sent))]
+    return SentencePlan(forms, scored, list(ok), capitalised)
+
+
+def decode_plan(pack, plan: SentencePlan | None, rho: float = RHO) -> list[Decision]:
+    """The decisions for one planned sentence at document swap rate ``rho``."""
+    if plan is None:
+        return []
+    shift = math.log10(rho / RHO)
+    cands = []
+    for score, c in plan.scored:
+        if score + shift > PRESELECT_MARGIN:
+            cands.append(replace(c, log_channel=c.log_channel + shift))
     if not cands:
         return []
-    keep = [0.0] * len(sent)
+    keep = [0.0] * len(plan.forms)
+    low = keep_logprob(rho * RHO_CAPITALISED / RHO)
+    high = keep_logprob(rho)
     for c in cands:
         for k in range(c.start, c.end):
-            keep[k] = keep_logprob(swap_prior(sent[k : k + 1])) if ok[k] else 0.0
-    return decode_sentence(model, forms, cands, keep)
+            keep[k] = (low if plan.capitalised[k] else high) if plan.keepable[k] else 0.0
+    return decode_sentence(pack.lm.model, plan.forms, cands, keep)
+
+
+def _decode_sentence(pack, sent: list[Token], ok: list[bool] | None = None, rho: float = RHO) -> list[Decision]:
+    """The decisions for one sentence at swap rate ``rho``."""
+    return decode_plan(pack, plan_sentence(pack, sent, ok), rho)
 
 
 def check(text: str, pack=None, threshold: float | None = None, fast: bool = False) -> Report:
@@ -116,13 +163,25 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
     if fast:
         features: tuple[float, ...] = screened
         report.stats["mode"] = "fast"
+        score = cal.score(features)
     else:
-        spans, restored, evidence = _spans(text, repaired, repairs, pack, sentences, flags)
+        plans = [plan_sentence(pack, sent, ok) for sent, ok in zip(sentences, flags, strict=True)]
+        # Pass 1 measures: every document decoded under the same prior, so its evidence is
+        # comparable across documents and calibrated into the score.
+        measured = [decode_plan(pack, plan, RHO) for plan in plans]
+        evidence = _evidence(repaired, sentences, measured, n_words)
+        measured_rate = sum(1 for ds in measured for d in ds if d.gain >= 0) / max(1, sum(map(sum, flags)))
+        features = (evidence, *screened)
+        score = cal.score(features)
+        # Pass 2 reports: the prior the document's own evidence calls for (see `document_rho`).
+        rho = document_rho(score, cal.threshold, measured_rate)
+        reported = measured if rho == RHO else [decode_plan(pack, plan, rho) for plan in plans]
+        spans, restored = _spans(text, repaired, repairs, sentences, reported, span_min_gain(score, cal.threshold))
         report.spans, report.restored = spans, restored
         report.stats["flagged_words"] = sum(len(s.text.split()) for s in spans)
         report.stats["evidence"] = round(evidence, 4)
-        features = (evidence, *screened)
-    score = cal.score(features)
+        report.stats["measured_rate"] = round(measured_rate, 4)
+        report.stats["swap_rate_prior"] = round(rho, 4)
     report.score = round(score, 4)
     if verdict == detect.TOO_SHORT:
         report.spun, report.verdict = False, verdict
@@ -132,27 +191,74 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
     return report
 
 
+def spun_weight(score: float, threshold: float) -> float:
+    """How far the document's calibrated score puts it on the spun side: ~0 well below the verdict
+    threshold, ~1 above it (a logistic step of width ``DOC_RHO_WIDTH``)."""
+    z = (score - threshold) / DOC_RHO_WIDTH
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+def document_rho(score: float, threshold: float, measured_rate: float) -> float:
+    """The prior share of swapped words for the reporting pass.
+
+    Spinning is a property of documents: a spun page has a third or more of its words swapped, an
+    honest one none. One fixed prior is too low to find the swaps of a spun page and too high for an
+    honest one. So a document that reads as honest (score well below the verdict threshold) is decoded
+    under ``DOC_RHO_MIN``, and one that reads as spun under an estimate of its own swap rate: the share
+    of words the measuring pass found substituted, less the share it finds in honest text
+    (``RATE_BASE``), scaled by ``RATE_SCALE`` for the swaps that pass misses (fitted on our evaluation
+    spinner over the calibration articles, bench/calibrate.py), within ``[DOC_RHO_MIN, DOC_RHO_MAX]``.
+    """
+    base, scale = detect.rate_map((RATE_BASE, RATE_SCALE))
+    estimate = min(DOC_RHO_MAX, max(DOC_RHO_MIN, scale * (measured_rate - base)))
+    w = spun_weight(score, threshold)
+    return DOC_RHO_MIN + (estimate - DOC_RHO_MIN) * w
+
+
+def span_min_gain(score: float, threshold: float) -> float:
+    """The log-odds a substitution needs to be reported: in a document that reads as honest only the
+    near-certain ones (an honest author's rare word is the likelier explanation), in a spun one every
+    substitution more likely than not."""
+    return SPAN_MIN_GAIN + (SPUN_SPAN_MIN_GAIN - SPAN_MIN_GAIN) * spun_weight(score, threshold)
+
+
+def _evidence(repaired: str, sentences: list[list[Token]], decisions: list[list[Decision]], n_words: int) -> float:
+    """The document's evidence for the score: per 100 words, the capped log-odds of its confident
+    substitutions with a clear original, counted once per distinct observed term (repeats are the
+    author's topic words, not new evidence)."""
+    best_gain: dict[str, float] = {}
+    for sent, ds in zip(sentences, decisions, strict=True):
+        for d in ds:
+            if d.gain < EVIDENCE_MIN_GAIN or d.original_gain < ORIGINAL_MIN_GAIN:
+                continue
+            key = repaired[sent[d.cand.start].start : sent[d.cand.end - 1].end].lower()
+            best_gain[key] = max(best_gain.get(key, 0.0), min(d.gain, EVIDENCE_CAP))
+    return 100.0 * sum(best_gain.values()) / max(n_words, 1)
+
+
 def _spans(
-    text: str, repaired: str, repairs, pack, sentences: list[list[Token]], flags: list[list[bool]] | None = None
-) -> tuple[list[Span], str, float]:
-    if flags is None:
-        flags = eligible_flags(pack, sentences)
+    text: str,
+    repaired: str,
+    repairs,
+    sentences: list[list[Token]],
+    decisions: list[list[Decision]],
+    min_gain: float = SPAN_MIN_GAIN,
+) -> tuple[list[Span], str]:
+    """The report's spans (offsets into ``text``) and the restored text, from the reporting pass."""
     spans: list[Span] = []
     pieces: list[str] = []
     pos = 0
-    best_gain: dict[str, float] = {}  # per distinct observed term: repeats are the author's topic words
-    n_words = 0
-    for sent, ok in zip(sentences, flags, strict=True):
-        n_words += sum(1 for t in sent if t.kind == WORD)
-        for d in _decode_sentence(pack, sent, ok):
-            if d.gain < SPAN_MIN_GAIN:
+    for sent, ds in zip(sentences, decisions, strict=True):
+        for d in ds:
+            if d.gain < min_gain:
                 continue
             first, last = sent[d.cand.start], sent[d.cand.end - 1]
             observed = repaired[first.start : last.end]
-            original = match_case(observed, d.cand.words) if d.original_gain >= ORIGINAL_MIN_GAIN else None
-            if original is not None or not EVIDENCE_NEEDS_ORIGINAL:
-                key = observed.lower()
-                best_gain[key] = max(best_gain.get(key, 0.0), min(d.gain, EVIDENCE_CAP))
+            original = (
+                match_case(observed, d.cand.words)
+                if d.original_gain >= ORIGINAL_MIN_GAIN and d.gain >= RESTORE_MIN_GAIN
+                else None
+            )
             start, end = input_span(repairs, first.start, last.end)
             confidence = 1.0 / (1.0 + 10 ** (-d.gain))
             spans.append(Span(start, end, text[start:end], original, round(confidence, 4), _why(observed, d, original)))
@@ -161,8 +267,7 @@ def _spans(
                 pieces.append(original)
                 pos = last.end
     pieces.append(repaired[pos:])
-    per_100 = 100.0 * sum(best_gain.values()) / max(n_words, 1)
-    return spans, "".join(pieces), per_100
+    return spans, "".join(pieces)
 
 
 def restore(text: str, pack=None) -> str:

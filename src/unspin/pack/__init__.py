@@ -1,7 +1,8 @@
 """Language packs: everything the engine knows about a language, in one versioned folder.
 
 A pack holds an n-gram language model (KenLM binary), a vocabulary with frequencies, a thesaurus graph
-(words and phrases, both directions, inflection-aware) and word vectors, plus a manifest. All of it is
+(words and phrases, both directions, inflection-aware), word vectors and distributional substitutes
+(which words fill the same slots in the corpus), plus a manifest. All of it is
 memory-mapped on load, so `LanguagePack.load` costs milliseconds and the resident memory is only what
 queries touch. Packs are built by `unspin pack build` (see `build.py`); a default English pack ships
 in ``src/unspin/data/pack-en``.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from .lm import NgramModel
 from .manifest import read_manifest
+from .substitutes import Substitutes
 from .thesaurus import Thesaurus
 from .vectors import Vectors
 from .vocab import Vocabulary
@@ -40,6 +42,8 @@ class LanguagePack:
     vocab: Vocabulary
     thesaurus: Thesaurus
     vectors: Vectors
+    #: Distributional substitutes (None in packs built before they existed).
+    substitutes: Substitutes | None = None
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> LanguagePack:
@@ -53,4 +57,5 @@ class LanguagePack:
             vocab=Vocabulary(p / "vocab"),
             thesaurus=Thesaurus(p / "thesaurus", manifest["thesaurus"]["max_phrase_words"]),
             vectors=Vectors(p / "vectors"),
+            substitutes=Substitutes(p / "substitutes") if (p / "substitutes").is_dir() else None,
         )

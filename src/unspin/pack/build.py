@@ -25,13 +25,23 @@ import numpy as np
 from .. import __version__
 from ..tokens import lm_form
 from .corpus import HELD_OUT_COUNT
-from .manifest import SOURCES, write_manifest
+from .manifest import SOURCES, read_manifest, write_manifest
+from .substitutes import build_substitutes
 from .textsource import CorpusUnit, ShardResult, corpus_units, tokenize_unit
 from .thesaurus import build_thesaurus
 from .vectors import build_vectors
 from .vocab import build_vocabulary
 
-__all__ = ["build_lm", "build_pack", "count_lm_tokens", "default_sources", "kenlm_tools", "log", "tokenize_corpus"]
+__all__ = [
+    "add_substitutes",
+    "build_lm",
+    "build_pack",
+    "count_lm_tokens",
+    "default_sources",
+    "kenlm_tools",
+    "log",
+    "tokenize_corpus",
+]
 
 
 def log(stage: str, message: str) -> None:
@@ -266,6 +276,7 @@ def build_pack(
     workers: int = 2,
     memory: str = "4G",
     name: str = "pack",
+    substitute_words: int = 50000,
 ) -> dict:
     """Build a complete pack into ``out`` (replaced if it exists); returns the manifest."""
     t_start = time.perf_counter()
@@ -315,6 +326,8 @@ def build_pack(
         vec_info = build_vectors(glove, keep, staging / "vectors")
         log("vectors", f"{vec_info['words']:,} words")
 
+        sub_info = _substitutes_stage(texts, uncased, staging / "substitutes", substitute_words, workers)
+
         (staging / "LICENSES.md").write_text(licences_text(wordnet.parent), encoding="utf-8")
         manifest = {
             "name": name,
@@ -334,13 +347,14 @@ def build_pack(
             "sources": SOURCES,
             "build": {
                 "order": order, "prune": prune, "min_count": min_count, "vector_words": vector_words,
-                "lm_vocab": lm_vocab,
+                "lm_vocab": lm_vocab, "substitute_words": substitute_words,
                 "workers": workers, "memory": memory,
             },
             "lm": lm_info,
             "vocab": vocab_info,
             "thesaurus": th_info,
             "vectors": vec_info,
+            "substitutes": sub_info,
         }
         manifest["build"]["seconds"] = round(time.perf_counter() - t_start, 1)
         manifest = write_manifest(staging, manifest)
@@ -352,6 +366,49 @@ def build_pack(
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+        if not keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _substitutes_stage(texts: list[Path], uncased: Counter, out: Path, words: int, workers: int) -> dict:
+    """The distributional substitutes of the ``words`` commonest alphabetic words."""
+    log("substitutes", f"contexts of the {words:,} commonest words")
+    vocabulary = [w for w, _ in uncased.most_common() if w.replace("'", "").isalpha()][:words]
+    return build_substitutes(texts, vocabulary, out, workers=workers, log=lambda m: log("substitutes", m))
+
+
+def add_substitutes(
+    corpus: list[Path], pack_dir: Path, work: Path | None = None, words: int = 50000, workers: int = 2
+) -> dict:
+    """Build (or rebuild) only the substitutes of an existing pack, from the corpus it was built from.
+
+    The other parts are left byte for byte as they are, so a pack gains the component without a
+    new language model (and the repository without another copy of one). Returns the new manifest.
+    """
+    manifest = read_manifest(pack_dir)
+    keep_work = work is not None
+    work = work or Path(tempfile.mkdtemp(prefix="unspin-pack-"))
+    try:
+        results = tokenize_corpus(corpus, work, workers)
+        uncased: Counter = Counter()
+        for w, c in merge_counts(results).items():
+            uncased[lm_form(w)] += c
+        staging = pack_dir / "substitutes.building"
+        if staging.exists():
+            shutil.rmtree(staging)
+        info = _substitutes_stage([r.out for r in results], uncased, staging, words, workers)
+        final = pack_dir / "substitutes"
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+        manifest.pop("files", None)
+        manifest.pop("bytes", None)
+        manifest.pop("format", None)
+        manifest["substitutes"] = info
+        manifest.setdefault("build", {})["substitute_words"] = words
+        (pack_dir / "LICENSES.md").write_text(licences_text(default_sources() / "wordnet"), encoding="utf-8")
+        return write_manifest(pack_dir, manifest)
+    finally:
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -376,13 +433,16 @@ LICENCES_TEMPLATE = """\
 This folder was built by unspin's pack builder (`unspin pack build`). Its files are derived from the
 third-party data below; the builder's code is under unspin's own licence (Apache-2.0).
 
-## Language model (`lm.bin`) and vocabulary (`vocab/`): English Wikipedia — CC BY-SA 3.0
+## Language model, vocabulary and substitutes (`lm.bin`, `vocab/`, `substitutes/`): English Wikipedia, CC BY-SA 3.0
 
-N-gram statistics and word counts derived from text of the English Wikipedia (2014–2015 dumps),
+N-gram statistics, word counts and word-context similarities derived from text of the English
+Wikipedia (2014–2015 dumps),
 © Wikipedia contributors, https://en.wikipedia.org/ . Licensed under the Creative Commons
 Attribution-ShareAlike 3.0 Unported licence, https://creativecommons.org/licenses/by-sa/3.0/ .
 These derived files are distributed under the same licence. Changes: the text was tokenized, lower-cased,
-digits were replaced by 0, and the counts were smoothed (modified Kneser-Ney), pruned and quantised.
+digits were replaced by 0, and the counts were smoothed (modified Kneser-Ney), pruned and quantised; for
+the substitutes, each common word's neighbouring-word counts were weighted (PPMI) and compared (cosine),
+and only each word's nearest words were kept.
 
 ## Thesaurus (`thesaurus/`): Moby Thesaurus II — public domain; WordNet 3.1 — WordNet licence
 

@@ -18,7 +18,7 @@ def _fail(message: str) -> None:
 
 @click.group("pack")
 def pack() -> None:
-    """Build or inspect a language pack (LM, vocabulary, thesaurus, vectors)."""
+    """Build or inspect a language pack (LM, vocabulary, thesaurus, vectors, substitutes)."""
 
 
 @pack.command("build")
@@ -37,11 +37,14 @@ def pack() -> None:
 @click.option("--vector-words", default=80000, show_default=True, help="Keep vectors for this many frequent words.")
 @click.option("--lm-vocab", default=200000, show_default=True,
               help="LM vocabulary: the most frequent tokens kept (rarer ones score as <unk>); 0 = all.")
+@click.option("--substitute-words", default=50000, show_default=True,
+              help="Distributional substitutes for this many of the commonest words.")
 @click.option("--workers", default=2, show_default=True, help="Tokenizer processes.")
 @click.option("--memory", default="4G", show_default=True, help="lmplz sorting memory (e.g. 4G, 30%).")
 @click.option("--name", default=None, help="Pack name for the manifest (default: the folder name).")
 def build_cmd(corpus: tuple[Path, ...], out: Path, sources: Path | None, work: Path | None, order: int, prune: str,
-              min_count: int, vector_words: int, lm_vocab: int, workers: int, memory: str, name: str | None) -> None:
+              min_count: int, vector_words: int, lm_vocab: int, substitute_words: int, workers: int, memory: str,
+              name: str | None) -> None:
     """Build a language pack from a corpus; progress goes to stderr."""
     from .build import build_pack
 
@@ -54,10 +57,31 @@ def build_cmd(corpus: tuple[Path, ...], out: Path, sources: Path | None, work: P
     try:
         m = build_pack(list(corpus), out, sources=sources, work=work, order=order, prune=thresholds,
                        min_count=min_count, vector_words=vector_words, lm_vocab=lm_vocab,
+                       substitute_words=substitute_words,
                        workers=max(1, min(workers, 2)), memory=memory, name=name or out.name)
     except (FileNotFoundError, RuntimeError, ValueError) as e:
         _fail(str(e))
     click.echo(f"{out}: {m['bytes'] / 1e6:.1f} MB, built in {m['build']['seconds']:.0f}s")
+
+
+@pack.command("add-substitutes")
+@click.option("--corpus", "corpus", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="The corpus the pack was built from (as for `pack build`). Repeatable.")
+@click.option("--pack", "pack_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The pack folder to extend (its other files are left as they are).")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the tokenized corpus here and reuse it (default: a temporary folder).")
+@click.option("--words", default=50000, show_default=True, help="Describe this many of the commonest words.")
+@click.option("--workers", default=2, show_default=True, help="Processes.")
+def add_substitutes_cmd(corpus: tuple[Path, ...], pack_dir: Path, work: Path | None, words: int, workers: int) -> None:
+    """Build only a pack's distributional substitutes (which words fill the same slots), in place."""
+    from .build import add_substitutes
+
+    try:
+        m = add_substitutes(list(corpus), pack_dir, work=work, words=words, workers=max(1, min(workers, 2)))
+    except (FileNotFoundError, RuntimeError, ValueError) as e:
+        _fail(str(e))
+    click.echo(f"{pack_dir}: substitutes for {m['substitutes']['words']:,} words; pack now {m['bytes'] / 1e6:.1f} MB")
 
 
 @pack.command("info")
@@ -89,6 +113,8 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
         ("thesaurus", f"{t['terms']:,} terms ({t['phrases']:,} phrases, up to {t['max_phrase_words']} words), "
                       f"{t['edges']:,} edges"),
         ("vectors", f"{w['words']:,} words x {w['dims']} ({w['dtype']})"),
+        ("substitutes", f"{m['substitutes']['words']:,} words x {m['substitutes']['neighbours_per_word']} nearest"
+                        if m.get("substitutes") else "none"),
         ("sources", "; ".join(f"{k}: {s['licence']}" for k, s in m["sources"].items())),
     ]
     width = max(len(k) for k, _ in rows)

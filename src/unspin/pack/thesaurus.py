@@ -297,11 +297,15 @@ class Thesaurus:
         others = self.table.strings(index[a:b])
         return tuple(zip(others, flags[a:b].tolist(), strict=True))
 
-    def _lookup(self, name: str, term: str) -> list[tuple[str, str]]:
+    def _lookup(self, name: str, term: str) -> tuple[tuple[str, str, int], ...]:
+        """(term, part of speech, edge flags) of the term's row in graph ``name``, inflected like it;
+        the flags of a term reached through several edges are OR-ed (which sources link the two)."""
         key = term_key(term)
-        out: dict[str, str] = {}
+        pos: dict[str, str] = {}
+        flags: dict[str, int] = {}
         for t, f in self._row_list(name, key):
-            out.setdefault(t, _pos_string(f))
+            pos.setdefault(t, _pos_string(f))
+            flags[t] = flags.get(t, 0) | f
         if " " not in key:
             for lemma, upos, tag in _analyses(key):
                 want = _UPOS_TO_POS.get(upos, "")
@@ -310,22 +314,31 @@ class Thesaurus:
                         continue  # WordNet says this edge is another part of speech
                     infl = _inflect_term(t, upos, tag)
                     if infl and infl != key:
-                        out.setdefault(infl, want or _pos_string(f))
-        return list(out.items())
+                        pos.setdefault(infl, want or _pos_string(f))
+                        flags[infl] = flags.get(infl, 0) | f
+        return tuple((t, p, flags[t]) for t, p in pos.items())
 
-    def _lookup_fwd(self, term: str) -> tuple[tuple[str, str], ...]:
-        return tuple(self._lookup("fwd", term))
+    def _lookup_fwd(self, term: str) -> tuple[tuple[str, str, int], ...]:
+        return self._lookup("fwd", term)
 
-    def _lookup_rev(self, term: str) -> tuple[tuple[str, str], ...]:
-        return tuple(self._lookup("rev", term))
+    def _lookup_rev(self, term: str) -> tuple[tuple[str, str, int], ...]:
+        return self._lookup("rev", term)
 
     def synonyms(self, term: str) -> list[tuple[str, str]]:
         """The term's own list (what a spinner may put for it), inflected like the term."""
-        return list(self._synonyms(term))
+        return [(t, p) for t, p, _ in self._synonyms(term)]
 
     def sources(self, term: str) -> list[tuple[str, str]]:
         """Terms whose list contains ``term`` (what a spinner may have replaced by it), inflected like it."""
+        return [(t, p) for t, p, _ in self._sources(term)]
+
+    def sources_with_flags(self, term: str) -> list[tuple[str, str, int]]:
+        """`sources` with each edge's flags (``FROM_MOBY``, ``FROM_WORDNET``, part-of-speech bits)."""
         return list(self._sources(term))
+
+    def synonyms_with_flags(self, term: str) -> list[tuple[str, str, int]]:
+        """`synonyms` with each edge's flags."""
+        return list(self._synonyms(term))
 
     def degree(self, term: str) -> int:
         """Size of the term's own list (of its lemma's, when the inflected form has no entry)."""
