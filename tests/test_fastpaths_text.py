@@ -4,6 +4,7 @@ and real text), and the language gate, eligibility flags and screening counts of
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -13,9 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unspin import tokens
+from unspin.decode import channel, check, detect
+from unspin.pack import LanguagePack, default_pack_path
 from unspin.tokens import Token, sentence_tokens, tokenize
 
-from .conftest import EXAMPLE, REPO, SEED
+from .conftest import EXAMPLE, REPO, SEED, SHARED
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +121,106 @@ def test_compiled_tokens_are_tokens(ext) -> None:
     assert [type(t) for t in toks] == [Token] * len(toks)
     assert toks[0] == Token("Turkey", 0, 6, "word") and toks[0].kind is tokens.WORD
     assert toks[2].kind == tokens.NUMBER and toks[2].start == 9
+
+
+# --- the language gate, eligibility and the screening pass ------------------------------------------
+
+needs_pack = pytest.mark.skipif(
+    not (default_pack_path() / "lm.bin").exists(), reason=f"no language pack at {default_pack_path()}"
+)
+FOREIGN = [
+    "Le gouvernement français a annoncé mardi une série de mesures destinées à soutenir les entreprises touchées "
+    "par la crise, selon le ministre de l'Économie, et les syndicats estiment que le plan reste insuffisant.",
+    "Правительство России во вторник объявило о новых мерах поддержки малого бизнеса. По словам министра, льготные "
+    "кредиты получат более ста тысяч предприятий в течение ближайших месяцев.",
+    "Die Bundesregierung hat am Dienstag ein neues Gesetz zur Förderung erneuerbarer Energien beschlossen; nach "
+    "Angaben des Ministeriums sollen bis 2030 achtzig Prozent des Stroms aus Wind und Sonne stammen.",
+]
+
+
+@pytest.fixture(scope="module")
+def pack(ext) -> LanguagePack:
+    loaded = LanguagePack.load()
+    assert loaded.vocab.compiled_tables is not None and hasattr(loaded.lm._batch, "screen_counts")
+    return loaded
+
+
+def _outcome(fn, *args):
+    """What a call returns, or the type of what it raises (a lone surrogate cannot be encoded for KenLM:
+    both paths raise UnicodeEncodeError, from different places)."""
+    try:
+        return fn(*args)
+    except Exception as e:
+        return type(e)
+
+
+def _same_screening(pack: LanguagePack, text: str) -> None:
+    sents = sentence_tokens(text)
+    toks = [t for s in sents for t in s]
+    assert detect._gate_counts(pack, toks) == detect._gate_counts_py(pack, toks)
+    flags = channel.eligible_flags(pack, sents)
+    assert flags == channel._eligible_flags_py(pack, sents)
+    assert channel.eligible_flags(None, sents) == channel._eligible_flags_py(None, sents)
+    # Bit for bit: the counts and the float sum, not approximately.
+    fast = _outcome(detect._screen_counts, pack, sents, flags)
+    assert fast == _outcome(detect._screen_counts_py, pack, sents, flags)
+
+
+@needs_pack
+def test_screening_matches_the_reference_on_real_text(pack: LanguagePack) -> None:
+    texts = _real_texts() + FOREIGN + ["", "word", "\n\n", "1 2 3 4 5 | 6 7 8 | 9 10"]
+    if (SHARED / "dev" / "clean-news.jsonl").exists():
+        texts += [json.loads(line)["text"] for line in (SHARED / "dev" / "clean-news.jsonl").open(encoding="utf-8")]
+    for text in texts:
+        _same_screening(pack, text)
+
+
+_VOCAB = st.sampled_from(
+    ["the", "The", "troopers", "Overseas", "Ministry", "Foreign", "ministry", "said", "Reuters", "Friday", "air",
+     "electricity", "power", "cellphone", "contact", "Turkey", "’s", "'s", "don't", "can’t", "naïve", "Café",
+     "Zoë", "Москва", "Ελληνικά", "İstanbul", "ΣΟΦΟΣ", "xyzzyq", "A", "I", "a", "1,000", "33", "3.5", "M5", "x2",
+     "of", "and", "in", "to", "USA", "NATO", "Paris", "paris", "OF", "And"]
+)  # fmt: skip
+_prose = st.lists(st.tuples(_VOCAB, st.sampled_from([" ", " ", " ", ", ", ". ", "! ", "\n", " - ", "? "])),
+                  max_size=80).map(lambda ps: "".join(w + s for w, s in ps))  # fmt: skip
+
+
+@needs_pack
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_prose, _texts))
+def test_property_screening_matches_the_reference(pack: LanguagePack, text: str) -> None:
+    _same_screening(pack, text)
+
+
+@needs_pack
+def test_string_tables_find_what_numpy_finds(pack: LanguagePack) -> None:
+    vocab = pack.vocab
+    uncased, cased = vocab.compiled_tables
+    words = vocab._u.strings(range(0, len(vocab._u), 97)) + vocab._c.strings(range(0, len(vocab._c), 89))
+    words += ["", "\x00", "a\x00", "zzzzzzzzzz", "é", "Москва", "x" * 47, "x" * 48, "x" * 49, "x" * 300, "the", "The"]
+    words += [vocab._u.string(0), vocab._u.string(len(vocab._u) - 1), vocab._c.string(len(vocab._c) - 1)]
+    assert uncased.counts(words) == vocab.counts(words).tolist()
+    assert cased.counts(words) == vocab.cased_counts(words).tolist()
+
+
+@needs_pack
+def test_inputs_the_compiled_loops_do_not_handle_take_the_reference(pack: LanguagePack, ext) -> None:
+    odd = [[Token("a b", 0, 3, "word"), Token("the", 4, 7, "word")]]  # a form KenLM would split in two
+    assert pack.lm._batch.screen_counts(odd, [[True, True]], tokens.lm_form) is None
+    assert detect._screen_counts(pack, odd, [[True, True]]) == detect._screen_counts_py(pack, odd, [[True, True]])
+    plain = [[("word", 0, 4, "word")]]  # not Tokens
+    assert ext.eligible_flags(plain, channel.FUNCTION_WORDS, None) is None
+    two = sentence_tokens("One. Two.")
+    with pytest.raises(ValueError):  # zip(strict=True), as before
+        detect.screen(pack, two, [[True, True]])
+    with pytest.raises(IndexError):  # a row shorter than its sentence, as before
+        detect.screen(pack, two, [[True], [True]])
+
+
+@needs_pack
+def test_check_is_the_same_without_the_extension(pack: LanguagePack, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [EXAMPLE.read_text(encoding="utf-8"), FOREIGN[0], "Too short to judge.", *(_real_texts()[1:3])]
+    fast = [(check(t, pack).to_dict(), check(t, pack, fast=True).to_dict()) for t in texts]
+    monkeypatch.setattr(tokens, "_EXT", [None])
+    slow = [(check(t, pack).to_dict(), check(t, pack, fast=True).to_dict()) for t in texts]
+    assert fast == slow
