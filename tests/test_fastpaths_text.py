@@ -199,6 +199,8 @@ def test_string_tables_find_what_numpy_finds(pack: LanguagePack) -> None:
     words = vocab._u.strings(range(0, len(vocab._u), 97)) + vocab._c.strings(range(0, len(vocab._c), 89))
     words += ["", "\x00", "a\x00", "zzzzzzzzzz", "é", "Москва", "x" * 47, "x" * 48, "x" * 49, "x" * 300, "the", "The"]
     words += [vocab._u.string(0), vocab._u.string(len(vocab._u) - 1), vocab._c.string(len(vocab._c) - 1)]
+    # Twice, and past the size at which the tables' memo of recent lookups is cleared.
+    words = words + words + [f"w{i}" for i in range(70_000)] + words
     assert uncased.counts(words) == vocab.counts(words).tolist()
     assert cased.counts(words) == vocab.cased_counts(words).tolist()
 
