@@ -179,6 +179,7 @@ PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
   std::vector<lm::WordIndex> ids;
   std::vector<float> prob;
   std::vector<unsigned char> len;
+  std::vector<char> counted;
   std::string form;
   lm::ngram::State st[2], null_state, scratch;
   self->model->NullContextWrite(&null_state);
@@ -202,26 +203,41 @@ PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
         if (r == 0) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
         ids[k] = vocab.Index(StringPiece(form.data(), strnlen(form.data(), form.size())));
       }
-      prob.resize(n + 1);
-      len.resize(n + 1);
-      int cur = 0;
-      self->model->BeginSentenceWrite(&st[cur]);
-      for (Py_ssize_t k = 0; k < n; ++k) {
-        lm::FullScoreReturn ret = self->model->BaseFullScore(&st[cur], ids[k], &st[1 - cur]);
-        prob[k] = ret.prob;
-        len[k] = ret.ngram_length;
-        cur = 1 - cur;
-      }
-      lm::FullScoreReturn ret = self->model->BaseFullScore(&st[cur], eos, &st[1 - cur]);
-      prob[n] = ret.prob;
-      len[n] = ret.ngram_length;
       // zip(strict=False) in the reference's range(len(sent)) loop indexes ok[k]: a short row raises.
       if (PySequence_Fast_GET_SIZE(ok) < n) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
-      const Py_ssize_t last = n - 1;
+      // Which tokens count (eligible and in the vocabulary), and how far the scores are needed: a
+      // counted token reads its own score and the next one's (</s> after the last token), so the
+      // scores past the last counted token's successor are never read and not computed.
+      counted.assign(n, 0);
+      Py_ssize_t need = 0;
       for (Py_ssize_t k = 0; k < n; ++k) {
         int flag = PyObject_IsTrue(PySequence_Fast_GET_ITEM(ok, k));
         if (flag < 0) { Py_DECREF(ok); Py_DECREF(sent); goto done; }
-        if (!flag || ids[k] == 0) continue;  // not eligible, or out of vocabulary
+        if (flag && ids[k] != 0) {
+          counted[k] = 1;
+          need = k + 2;
+        }
+      }
+      prob.resize(n + 1);
+      len.resize(n + 1);
+      {
+        int cur = 0;
+        self->model->BeginSentenceWrite(&st[cur]);
+        for (Py_ssize_t k = 0; k < n && k < need; ++k) {
+          lm::FullScoreReturn ret = self->model->BaseFullScore(&st[cur], ids[k], &st[1 - cur]);
+          prob[k] = ret.prob;
+          len[k] = ret.ngram_length;
+          cur = 1 - cur;
+        }
+        if (need > n) {
+          lm::FullScoreReturn ret = self->model->BaseFullScore(&st[cur], eos, &st[1 - cur]);
+          prob[n] = ret.prob;
+          len[n] = ret.ngram_length;
+        }
+      }
+      const Py_ssize_t last = n - 1;
+      for (Py_ssize_t k = 0; k < n; ++k) {
+        if (!counted[k]) continue;  // not eligible, or out of vocabulary
         ++count;
         if (len[k] <= 1 && len[k + 1] <= 1) ++hits;
         double gain = static_cast<double>(prob[k]) -
