@@ -212,6 +212,14 @@ def test_inputs_the_compiled_loops_do_not_handle_take_the_reference(pack: Langua
     assert detect._screen_counts(pack, odd, [[True, True]]) == detect._screen_counts_py(pack, odd, [[True, True]])
     plain = [[("word", 0, 4, "word")]]  # not Tokens
     assert ext.eligible_flags(plain, channel.FUNCTION_WORDS, None) is None
+    # Iterators are left for the reference to consume (the compiled loops read lists and tuples only).
+    sents = sentence_tokens(EXAMPLE.read_text(encoding="utf-8"))
+    flags = channel._eligible_flags_py(pack, sents)
+    assert channel.eligible_flags(pack, iter(sents)) == flags
+    assert channel.eligible_flags(pack, [iter(s) for s in sents]) == flags
+    want = detect.screen(pack, sents, flags)
+    assert detect.screen(pack, iter(sents), iter(flags)) == want
+    assert detect.screen(pack, tuple(sents), [tuple(f) for f in flags]) == want
     two = sentence_tokens("One. Two.")
     with pytest.raises(ValueError):  # zip(strict=True), as before
         detect.screen(pack, two, [[True, True]])

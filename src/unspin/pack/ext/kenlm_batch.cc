@@ -165,15 +165,18 @@ PyObject *Model_score_ngrams(ModelObject *self, PyObject *args) {
 PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
   PyObject *sentences, *flags, *lm_form;
   if (!PyArg_ParseTuple(args, "OOO", &sentences, &flags, &lm_form)) return nullptr;
-  if (!textscan::configured()) Py_RETURN_NONE;
+  if (!textscan::configured() || !textscan::plain_sequence(sentences) || !textscan::plain_sequence(flags))
+    Py_RETURN_NONE;
+  const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sentences);
+  if (PySequence_Fast_GET_SIZE(flags) != n_sent) Py_RETURN_NONE;  // zip(strict=True) raises: the reference says so
+  for (Py_ssize_t si = 0; si < n_sent; ++si)
+    if (!textscan::plain_sequence(PySequence_Fast_GET_ITEM(sentences, si)) ||
+        !textscan::plain_sequence(PySequence_Fast_GET_ITEM(flags, si)))
+      Py_RETURN_NONE;
   PyObject *sents = PySequence_Fast(sentences, "sentences must be a sequence");
   if (!sents) return nullptr;
   PyObject *fls = PySequence_Fast(flags, "flags must be a sequence");
   if (!fls) { Py_DECREF(sents); return nullptr; }
-  const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sents);
-  if (PySequence_Fast_GET_SIZE(fls) != n_sent) {  // zip(strict=True) raises: let the reference say so
-    Py_DECREF(sents); Py_DECREF(fls); Py_RETURN_NONE;
-  }
   const lm::base::Vocabulary &vocab = self->model->BaseVocabulary();
   const lm::WordIndex eos = vocab.EndSentence();
   std::vector<lm::WordIndex> ids;

@@ -364,6 +364,10 @@ PyObject *sentence_tokens(PyObject *, PyObject *args) {
 }
 
 // ---- tokens as the later stages read them ---------------------------------------------------------
+// Containers are read only when they are plain lists or tuples: anything else (an iterator, a
+// subclass with its own __iter__) is left untouched for the reference to consume.
+inline bool plain_sequence(PyObject *o) { return PyList_CheckExact(o) || PyTuple_CheckExact(o); }
+
 // The text of a Token (borrowed), or nullptr when the object is not a Token holding a str.
 inline PyObject *token_text(PyObject *tok) {
   if (Py_TYPE(tok) != cfg.token || PyTuple_GET_SIZE(tok) != 4) return nullptr;
@@ -619,10 +623,14 @@ PyObject *eligible_flags(PyObject *, PyObject *args) {
   PyObject *sentences, *function_words, *table_obj;
   if (!PyArg_ParseTuple(args, "OOO", &sentences, &function_words, &table_obj)) return nullptr;
   TableObject *table = table_obj == Py_None ? nullptr : as_table(table_obj);
-  if (!configured() || (table_obj != Py_None && !table) || !PyAnySet_Check(function_words)) Py_RETURN_NONE;
+  if (!configured() || (table_obj != Py_None && !table) || !PyAnySet_Check(function_words) ||
+      !plain_sequence(sentences))
+    Py_RETURN_NONE;
+  const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sentences);
+  for (Py_ssize_t si = 0; si < n_sent; ++si)
+    if (!plain_sequence(PySequence_Fast_GET_ITEM(sentences, si))) Py_RETURN_NONE;
   PyObject *sents = PySequence_Fast(sentences, "sentences must be a sequence");
   if (!sents) return nullptr;
-  const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sents);
   PyObject *out = PyList_New(n_sent);
   if (!out) {
     Py_DECREF(sents);
