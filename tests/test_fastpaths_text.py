@@ -98,15 +98,14 @@ _texts = st.one_of(st.text(max_size=200), st.lists(_TRICKY, max_size=60).map("".
 
 @settings(max_examples=2000, deadline=None)
 @given(_texts)
-def test_property_tokens_and_sentences_match_the_reference(text: str) -> None:
-    tokens._compiled()
+def test_property_tokens_and_sentences_match_the_reference(ext, text: str) -> None:
     _same_tokens(text)
     _same_sentences(text)
 
 
 @settings(max_examples=500, deadline=None)
 @given(_texts, st.integers(-5, 210), st.one_of(st.none(), st.integers(-5, 210)))
-def test_property_token_bounds_match_the_reference(text: str, start: int, end: int | None) -> None:
+def test_property_token_bounds_match_the_reference(ext, text: str, start: int, end: int | None) -> None:
     _same_tokens(text, start, end)
 
 
