@@ -11,12 +11,15 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 EXT_DIR="$ROOT/src/unspin/pack"
 EXT="$EXT_DIR/_kenlm_batch$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"
 EXT_SRC="$EXT_DIR/ext/kenlm_batch.cc"
+EXT_HDR="$EXT_DIR/ext/text_scan.hh"
 
 build_ext() {
-  # The batch scorer used by unspin.pack.lm (optional at run time; several times faster).
+  # The batch scorer used by unspin.pack.lm and the text scanner used by unspin.tokens, detect and
+  # channel (optional at run time; several times faster). -ffp-contract=off: screen's sums must round
+  # exactly as Python's do.
   local K="$OUT/src/kenlm-0.3.0"
   local PYINC; PYINC="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
-  g++ -O3 -DNDEBUG -DKENLM_MAX_ORDER=6 -std=c++17 -fPIC -shared -I"$K" -I"$PYINC" "$EXT_SRC" \
+  g++ -O3 -ffp-contract=off -DNDEBUG -DKENLM_MAX_ORDER=6 -std=c++17 -fPIC -shared -I"$K" -I"$PYINC" "$EXT_SRC" \
     "$K/build/lib/libkenlm.a" "$K/build/lib/libkenlm_util.a" -lz -lbz2 -llzma -lpthread -o "$EXT.tmp" \
     >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log" >&2; exit 1; }
   mv "$EXT.tmp" "$EXT"
@@ -25,7 +28,7 @@ build_ext() {
 
 if [[ -x "$BIN/lmplz" && -x "$BIN/build_binary" && -f "$OUT/src/kenlm-0.3.0/build/lib/libkenlm.a" ]]; then
   echo "kenlm tools present in $BIN"
-  if [[ ! -f "$EXT" || "$EXT_SRC" -nt "$EXT" ]]; then build_ext; fi
+  if [[ ! -f "$EXT" || "$EXT_SRC" -nt "$EXT" || "$EXT_HDR" -nt "$EXT" ]]; then build_ext; fi
   exit 0
 fi
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from unspin.repair import repair, repair_text
 
-from .conftest import EXAMPLE, SEED, needs_shared
+from .conftest import EXAMPLE, REPO, SEED, needs_shared
 
 
 def fixed(text: str) -> str:
@@ -186,3 +187,61 @@ def test_property_idempotent_and_offsets_exact(text: str) -> None:
         assert text[r.start : r.end] == r.before
         assert r.before != r.after
     assert repair_text(repaired) == (repaired, [])
+
+
+# --- the pre-checks change nothing ------------------------------------------------------------------
+# Each finder first asks whether its damage can be present (repair._PRECHECKS); with them off every
+# pattern scans the whole text, as before they existed. Both must give the same answer on any text.
+
+_repair = importlib.import_module("unspin.repair")  # `unspin.repair` the attribute is the function
+
+
+def _full_scan(text: str):
+    """repair_text with every pre-check off (and ftfy's own is_bad for mojibake)."""
+    saved = _repair._PRECHECKS
+    _repair._PRECHECKS = False
+    try:
+        return repair_text(text)
+    finally:
+        _repair._PRECHECKS = saved
+
+
+_probe = _repair._badness_probe()
+# The characters the mojibake detector (ftfy's BADNESS_RE) reasons about, for text that trips it.
+_MOJIBAKE_CHARS = "".join(sorted({chr(c) for c in range(0x80, 0x2600) if _repair.BADNESS_RE.search(chr(c))} |
+                                 set("ÃÂâ€™œ\x9d©®°·»¢£¤¥¦§¨ª«¬¯±²³´µ¶¸¹º¼½¾¿ØÙÎÐВГРСΒΓΞΟ√≈‚Äāβ")))  # fmt: skip
+_mojibake_text = st.text(alphabet=_MOJIBAKE_CHARS + "abcXYZ .,\n'", max_size=60)
+_any_piece = st.one_of(
+    _word, _separator, _damage_piece, st.text(max_size=3), st.text(alphabet=_MOJIBAKE_CHARS, max_size=3),
+    st.sampled_from(["&", "quot", "%", "{", "[[", "{%", "%%", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad",
+                     "\u180e", "а", "о", "Ο", "&#", "&amp;", ";", "#", "39", " "]),
+)  # fmt: skip
+
+
+def test_badness_probe_covers_the_installed_ftfy() -> None:
+    assert _probe is not None, "ftfy's BADNESS_RE changed shape: _looks_bad falls back to is_bad (slower)"
+    need, width = _probe
+    assert 1 < width <= 64
+    assert not need.search("".join(map(chr, range(128)))), "a match always holds a non-ASCII character"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(_mojibake_text, st.text(max_size=80), st.lists(_any_piece, max_size=25).map("".join)))
+def test_property_windowed_badness_equals_ftfy(text: str) -> None:
+    assert _repair._looks_bad(text) == _repair.is_bad(text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(_clean_text, st.text(max_size=120), _mojibake_text,
+                 st.lists(_any_piece, max_size=40).map("".join)))  # fmt: skip
+def test_property_prechecks_change_nothing(text: str) -> None:
+    assert repair_text(text) == _full_scan(text)
+
+
+def test_prechecks_change_nothing_on_real_pages() -> None:
+    texts = [EXAMPLE.read_text(encoding="utf-8"), (REPO / "README.md").read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests").glob("test_*.py"))]
+    if SEED.exists():
+        texts.append(SEED.read_text(encoding="utf-8"))
+    for text in texts:
+        assert repair_text(text) == _full_scan(text)

@@ -24,7 +24,7 @@ from difflib import SequenceMatcher
 from typing import NamedTuple
 
 import ftfy
-from ftfy.badness import is_bad
+from ftfy.badness import BADNESS_RE, is_bad
 
 from .report import ENTITY, HOMOGLYPH, INVISIBLE, MOJIBAKE, TEMPLATE, Repair, Report
 
@@ -88,6 +88,7 @@ _CONTRACTION_TAIL_RE = re.compile(r"(?:s|t|re|ll|ve|d|m)(?![^\W_])", re.IGNORECA
 _INVISIBLE_RE = re.compile(r"[\u200b\u2060\ufeff\u00ad\u180e]+")
 # Joiners are meaningful in some scripts and emoji, so only between Latin letters.
 _JOINER_RE = re.compile(r"(?<=[A-Za-z])[\u200c\u200d\u200e\u200f]+(?=[A-Za-z])")
+_JOINER_CHARS_RE = re.compile(r"[\u200c\u200d\u200e\u200f]")
 
 # --- look-alike letters ------------------------------------------------------------------------------
 _CONFUSABLES = {
@@ -107,7 +108,15 @@ _CONFUSABLE_RUN_RE = re.compile(rf"[{_CONFUSABLE_CLASS}]+")
 _FOREIGN_LETTER_RE = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")  # letters of other scripts
 
 
+# Each finder first asks whether its damage can be present at all (the characters every match needs:
+# a substring test, or ``str.isascii``, which is O(1)), so clean text costs a few scans at C speed.
+# The answers are the same with the pre-checks off (tests/test_repair.py compares both).
+_PRECHECKS = True
+
+
 def _template_edits(text: str, curly: bool) -> list[_Edit]:
+    if _PRECHECKS and "%" not in text and "{" not in text and "[[" not in text:  # what every token starts with
+        return []
     out = []
     for m in _TEMPLATE_RE.finditer(text):
         start, end = m.span()
@@ -143,7 +152,11 @@ def _decode_named(name: str) -> str | None:
 
 def _entity_edits(text: str, curly: bool) -> list[_Edit]:
     out: list[_Edit] = []
-    for m in _NUMERIC_RE.finditer(text):
+    amp = not _PRECHECKS or "&" in text  # every reference starts with "&"
+    quot = not _PRECHECKS or "quot" in text  # and every fragment holds "quot"
+    if not amp and not quot:
+        return out
+    for m in _NUMERIC_RE.finditer(text) if amp else ():
         spaced = m.group("sp1") == " " or (m.group("num") and text[m.start("num") - 1] == " ")
         semi = m.group("semi")
         spaced = spaced or (semi is not None and semi.startswith(" "))
@@ -158,13 +171,13 @@ def _entity_edits(text: str, curly: bool) -> list[_Edit]:
         if semi is not None and semi.startswith(" ") and m.group("sp1") != " " and text[m.start("num") - 1] != " ":
             end = m.end() - len(semi)  # "&#39 ;" is too odd to claim the semicolon
         out.append(_Edit(start, end, decoded, ENTITY))
-    for regex in (_NAMED_RE, _BARE_NAMED_RE):
+    for regex in (_NAMED_RE, _BARE_NAMED_RE) if amp else ():
         for m in regex.finditer(text):
             decoded = _decode_named(m.group("name"))
             if decoded is not None:
                 out.append(_Edit(m.start(), m.end(), decoded, ENTITY))
     closing = "”" if curly else '"'
-    for m in _QUOT_FRAGMENT_RE.finditer(text):
+    for m in _QUOT_FRAGMENT_RE.finditer(text) if quot else ():
         out.append(_Edit(m.start(), m.end(), closing, ENTITY))
     return _attach_spaced_quotes(text, out)
 
@@ -206,14 +219,21 @@ def _attach_spaced_quotes(text: str, edits: list[_Edit]) -> list[_Edit]:
 
 
 def _invisible_edits(text: str, curly: bool) -> list[_Edit]:
+    if _PRECHECKS and text.isascii():  # every character matched here is non-ASCII
+        return []
     out = [_Edit(m.start(), m.end(), "", INVISIBLE) for m in _INVISIBLE_RE.finditer(text)]
-    out += [_Edit(m.start(), m.end(), "", INVISIBLE) for m in _JOINER_RE.finditer(text)]
+    # The joiner pattern starts with a look-behind, which is tried at every position: first a cheap
+    # scan for the joiners themselves.
+    if not _PRECHECKS or _JOINER_CHARS_RE.search(text):
+        out += [_Edit(m.start(), m.end(), "", INVISIBLE) for m in _JOINER_RE.finditer(text)]
     return out
 
 
 def _homoglyph_edits(text: str, curly: bool) -> list[_Edit]:
     # Look-alikes are rare in English, so find them first and only then look at the word around them.
     out: list[_Edit] = []
+    if _PRECHECKS and text.isascii():
+        return out
     done_until = -1
     for run in _CONFUSABLE_RUN_RE.finditer(text):
         if run.start() < done_until:
@@ -237,8 +257,7 @@ def _homoglyph_edits(text: str, curly: bool) -> list[_Edit]:
 
 
 def _mojibake_edits(text: str, curly: bool) -> list[_Edit]:
-    # is_bad is one regex search: the common clean case costs almost nothing.
-    if not is_bad(text):
+    if (text.isascii() or not _looks_bad(text)) if _PRECHECKS else not is_bad(text):
         return []
     out = []
     pos = 0
@@ -252,6 +271,99 @@ def _mojibake_edits(text: str, curly: bool) -> list[_Edit]:
                         out.append(_Edit(pos + i1, pos + i2, fixed[j1:j2], MOJIBAKE))
         pos += len(line) + 1
     return out
+
+
+def _badness_probe() -> tuple[re.Pattern, int] | None:
+    """What lets `_looks_bad` search only near suspicious characters: a character class that every
+    match of ftfy's ``BADNESS_RE`` must contain a character of, and the longest match.
+
+    Derived from the pattern itself (so it follows ftfy): each alternative of the pattern contributes
+    its narrowest mandatory class of non-ASCII characters. None (search the whole text, as ftfy does)
+    when the pattern has a shape this reasoning does not cover: an alternative without such a class,
+    a look-around, an anchor other than the string start, or an unbounded width.
+    """
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover
+        return None
+    c = sre_parse
+    try:
+        parsed = sre_parse.parse(BADNESS_RE.pattern, BADNESS_RE.flags)
+        width = parsed.getwidth()[1]
+    except Exception:  # any surprise from a private module means: no shortcut
+        return None
+    if BADNESS_RE.flags & (re.IGNORECASE | re.MULTILINE) or width >= c.MAXREPEAT or width > 64:
+        return None
+    if len(parsed.data) != 1 or parsed.data[0][0] is not c.BRANCH:
+        return None
+
+    def chars(op, av) -> set[int] | None:  # the characters an item must consume one of, if all non-ASCII
+        if op is c.LITERAL:
+            return {av} if av > 127 else None
+        if op is c.IN:
+            out: set[int] = set()
+            for o, a in av:
+                if o is c.LITERAL:
+                    out.add(a)
+                elif o is c.RANGE:
+                    out.update(range(a[0], a[1] + 1))
+                else:
+                    return None  # negation or a category
+            return out if out and min(out) > 127 else None
+        return None
+
+    allowed = {c.LITERAL, c.IN, c.ANY, c.MAX_REPEAT, c.MIN_REPEAT, c.AT, c.SUBPATTERN, c.BRANCH}
+
+    def plain(items) -> bool:  # no look-around, back-reference or anchor but the string start
+        for op, av in items:
+            if op not in allowed or (op is c.AT and av is not c.AT_BEGINNING_STRING and av is not c.AT_BEGINNING):
+                return False
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and not plain(av[2]):
+                return False
+            if op is c.SUBPATTERN and not plain(av[-1]):
+                return False
+            if op is c.BRANCH and not all(plain(b) for b in av[1]):
+                return False
+        return True
+
+    need: set[int] = set()
+    for branch in parsed.data[0][1][1]:
+        if not plain(branch):
+            return None
+        options = [s for s in (chars(op, av) for op, av in branch) if s]
+        if not options:
+            return None
+        need |= min(options, key=len)
+    cls = "".join(re.escape(chr(ch)) for ch in sorted(need))
+    return re.compile(f"[{cls}]"), width
+
+
+_PROBE: list = []  # [probe or None], computed at the first non-ASCII text
+
+
+def _looks_bad(text: str) -> bool:
+    """``ftfy.badness.is_bad(text)``, searching only the stretches around characters a match needs.
+
+    A match holds one of the probe's characters and is at most ``width`` long, so it lies within
+    ``width - 1`` characters of one; the pattern has no look-around or end anchor, so a match found in
+    such a stretch is a match in the whole text, and none is missed.
+    """
+    if not _PROBE:
+        _PROBE.append(_badness_probe())
+    probe = _PROBE[0]
+    if probe is None:
+        return is_bad(text)
+    need, width = probe
+    lo = hi = -1
+    search = BADNESS_RE.search
+    for m in need.finditer(text):
+        p = m.start()
+        if p - (width - 1) > hi:  # a new stretch: search the one before it
+            if hi >= 0 and search(text, lo, hi):
+                return True
+            lo = max(0, p - (width - 1))
+        hi = p + width
+    return hi >= 0 and search(text, lo, hi) is not None
 
 
 # Earlier finders win where edits overlap; the next pass sees what was left.

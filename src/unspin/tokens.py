@@ -5,6 +5,11 @@ n-gram statistics learnt from the corpus would not match what the engine looks u
 tokenizer, one sentence splitter and one normalisation for the language model (`lm_form`), here.
 
 Offsets are Python ``str`` indices into the text given, so a report can point at what the user pasted.
+
+`tokenize` and `sentence_tokens` run compiled (``pack/ext/text_scan.hh``, built with the KenLM batch
+scorer by ``scripts/build-kenlm-tools.sh``) when the extension is present; the pure-Python functions
+below (``_tokenize_py``, ``_sentence_tokens_py``) are the reference it is tested against and the path
+taken without it.
 """
 
 from __future__ import annotations
@@ -46,6 +51,21 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     A possessive or contracted ``'s`` is split off ("Turkey’s" → "Turkey", "’s") because that is how
     it behaves grammatically and how it is counted in the language pack.
     """
+    ext = _compiled()
+    if ext is not None and type(text) is str and type(start) is int and (end is None or type(end) is int):
+        n = len(text)
+        lo = 0 if start < 0 else min(start, n)  # the clamping re's finditer(text, pos, endpos) does
+        hi = n if end is None or end > n else max(end, 0)
+        if lo > hi:
+            return []
+        out = ext.tokenize(text, lo, hi)
+        if out is not None:
+            return out
+    return _tokenize_py(text, start, end)
+
+
+def _tokenize_py(text: str, start: int = 0, end: int | None = None) -> list[Token]:
+    """`tokenize` in pure Python: the reference for the compiled scanner."""
     out: list[Token] = []
     append = out.append
     for m in _TOKEN_RE.finditer(text, start, len(text) if end is None else end):
@@ -79,9 +99,19 @@ def sentence_tokens(text: str) -> list[list[Token]]:
     a token that does not start in lower case, and always at a line break: scraped pages put
     headlines, bylines and captions on lines of their own, without final punctuation.
     """
+    ext = _compiled()
+    if ext is not None and type(text) is str:
+        out = ext.sentence_tokens(text)
+        if out is not None:
+            return out
+    return _sentence_tokens_py(text)
+
+
+def _sentence_tokens_py(text: str) -> list[list[Token]]:
+    """`sentence_tokens` in pure Python: the reference for the compiled scanner."""
     groups: list[list[Token]] = []
     for line in re.finditer(r"[^\n]+", text):
-        toks = tokenize(text, *line.span())
+        toks = _tokenize_py(text, *line.span())
         if not toks:
             continue
         first_of_line = len(groups)
@@ -116,6 +146,23 @@ def sentence_tokens(text: str) -> list[list[Token]]:
             tail = groups.pop()
             groups[-1] = groups[-1] + tail
     return groups
+
+
+_EXT: list = []  # [the compiled scanner, or None], resolved at the first call
+
+
+def _compiled():
+    """The compiled scanner (``unspin.pack._kenlm_batch``, configured with this module's objects), or
+    None when the extension was not built. Imported lazily: ``unspin.pack`` imports this module."""
+    if not _EXT:
+        try:
+            from .pack import _kenlm_batch as ext  # type: ignore[attr-defined]
+
+            ext.configure_tokens(Token, WORD, NUMBER, PUNCT, sorted(_ENDERS), sorted(_CLOSERS), _ABBREVIATIONS)
+        except (ImportError, AttributeError):  # not built, or built before the scanner existed
+            ext = None
+        _EXT.append(ext)
+    return _EXT[0]
 
 
 def sentences(text: str) -> list[tuple[int, int]]:

@@ -77,7 +77,25 @@ def eligible(tok: Token, first_in_sentence: bool, pack=None) -> bool:
 
 def eligible_flags(pack, sentences: list[list[Token]]) -> list[list[bool]]:
     """`eligible` for every token of every sentence, with the pack's cased counts looked up in one
-    vectorised search for the whole text instead of two searches per capitalised word."""
+    vectorised search for the whole text instead of two searches per capitalised word (in one
+    compiled pass over the tokens when the extension is built; `_eligible_flags_py` otherwise)."""
+    from ..tokens import _compiled
+
+    ext = _compiled()
+    if ext is not None:
+        table = None
+        if pack is not None:
+            tables = getattr(getattr(pack, "vocab", None), "compiled_tables", None)
+            table = tables[1] if tables is not None else None
+        if pack is None or table is not None:
+            flags = ext.eligible_flags(sentences, FUNCTION_WORDS, table)
+            if flags is not None:
+                return flags
+    return _eligible_flags_py(pack, sentences)
+
+
+def _eligible_flags_py(pack, sentences: list[list[Token]]) -> list[list[bool]]:
+    """`eligible_flags` in Python: the reference for the compiled pass."""
     flags: list[list[bool]] = []
     pending: list[tuple[int, int, str]] = []  # (sentence, token, text) awaiting the cased-count test
     for si, sent in enumerate(sentences):

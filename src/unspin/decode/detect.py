@@ -85,21 +85,49 @@ def gate(pack, tokens: list[Token]) -> str | None:
     prose and almost none of French or German) and by words the pack knows; prose by the share of
     tokens that are words (tables, code and lists of numbers fall below).
     """
+    n_tokens, n_words, n_alpha, n_function, n_known = _gate_counts(pack, tokens)
+    if n_tokens and n_words / n_tokens < MIN_PROSE_SHARE:
+        return NOT_PROSE
+    if n_alpha:
+        function_share = n_function / n_alpha
+        known = n_known / n_alpha
+        if n_alpha >= 20 and (function_share < MIN_FUNCTION_SHARE or known < MIN_ENGLISH_SHARE):
+            return NOT_ENGLISH
+    if n_words < MIN_WORDS:
+        return TOO_SHORT
+    return None
+
+
+GATE_SAMPLE = 2000  # alphabetic words looked at for the language test
+
+
+def _gate_counts(pack, tokens: list[Token]) -> tuple[int, int, int, int, int]:
+    """(tokens, words, alphabetic words of the sample, of them function words, of them known to the
+    pack): in one compiled pass when the extension is built, else `_gate_counts_py`."""
+    from ..tokens import _compiled
+    from .channel import FUNCTION_WORDS
+
+    ext = _compiled()
+    tables = getattr(getattr(pack, "vocab", None), "compiled_tables", None)
+    if ext is not None and tables is not None and type(tokens) is list:
+        counts = ext.gate_counts(tokens, FUNCTION_WORDS, tables[0], GATE_SAMPLE)
+        if counts is not None:
+            return counts
+    return _gate_counts_py(pack, tokens)
+
+
+def _gate_counts_py(pack, tokens: list[Token]) -> tuple[int, int, int, int, int]:
+    """`_gate_counts` in Python: the reference for the compiled pass."""
     from .channel import FUNCTION_WORDS
 
     words = [t for t in tokens if t.kind == WORD]
-    if tokens and len(words) / len(tokens) < MIN_PROSE_SHARE:
-        return NOT_PROSE
-    alpha = [t for t in words if t.text.isalpha()][:2000]
+    alpha = [t for t in words if t.text.isalpha()][:GATE_SAMPLE]
+    function = known = 0
     if alpha:
         forms = [lm_form(t.text) for t in alpha]
-        function_share = sum(1 for f in forms if f in FUNCTION_WORDS) / len(forms)
-        known = int((pack.vocab.counts(forms) > 0).sum()) / len(forms)  # one vectorised search
-        if len(forms) >= 20 and (function_share < MIN_FUNCTION_SHARE or known < MIN_ENGLISH_SHARE):
-            return NOT_ENGLISH
-    if len(words) < MIN_WORDS:
-        return TOO_SHORT
-    return None
+        function = sum(1 for f in forms if f in FUNCTION_WORDS)
+        known = int((pack.vocab.counts(forms) > 0).sum())  # one vectorised search
+    return len(tokens), len(words), len(alpha), function, known
 
 
 SCREEN_FEATURES = ("unseen_both_sides", "low_pmi_share", "neg_mean_pmi")
@@ -126,6 +154,28 @@ def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = 
     if flags is None:
         flags = eligible_flags(pack, sentences)
 
+    count, hits, low, pmi_sum = _screen_counts(pack, sentences, flags)
+    if not count:
+        return (0.0, 0.0, 0.0)
+    return (100.0 * hits / count, 100.0 * low / count, -pmi_sum / count)
+
+
+def _screen_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[int, int, int, float]:
+    """(count, hits, low, pmi_sum): the whole document's language-model pass in one call of the
+    compiled scorer when it is built (the same KenLM lookups and the same float arithmetic, in the
+    same order), else `_screen_counts_py`."""
+    from ..tokens import _compiled
+
+    batch = getattr(getattr(pack, "lm", None), "_batch", None)
+    if batch is not None and hasattr(batch, "screen_counts") and _compiled() is not None:
+        counts = batch.screen_counts(sentences, flags, lm_form)
+        if counts is not None:
+            return counts
+    return _screen_counts_py(pack, sentences, flags)
+
+
+def _screen_counts_py(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[int, int, int, float]:
+    """`_screen_counts` in Python, one ``full_scores`` per sentence: the reference."""
     model = pack.lm.model
     unigram = _unigram_logprobs(pack)
     count = hits = low = 0
@@ -147,9 +197,7 @@ def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = 
                 gain += scores[k + 1][0] - unigram(forms[k + 1])
             pmi_sum += gain
             low += gain < 0
-    if not count:
-        return (0.0, 0.0, 0.0)
-    return (100.0 * hits / count, 100.0 * low / count, -pmi_sum / count)
+    return count, hits, low, pmi_sum
 
 
 _UNIGRAMS: dict[int, dict[str, float]] = {}

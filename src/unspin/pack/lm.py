@@ -7,6 +7,8 @@ form the corpus was counted in. Scores are log10 probabilities, KenLM's conventi
 Batched queries (`score_ngrams`) go through a small compiled extension (``ext/kenlm_batch.cc``, built
 by ``scripts/build-kenlm-tools.sh``) when it is present: one Python call per batch instead of one per
 word. Without it a pure-Python path gives identical scores, slower (see bench/pack.py).
+The same extension holds ``Model.screen_counts``, the screening mode's whole-document pass
+(`unspin.decode.detect.screen`), and the compiled tokenizer (``ext/text_scan.hh``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,16 @@
 //   Model.score_ngrams(ngrams, out)   ngrams: sequence of sequences of str; out: writable float64
 //                                     buffer of len(ngrams); writes log10 P(last | rest). An n-gram
 //                                     starting with "<s>" starts from the sentence-begin state.
+//   Model.screen_counts(sentences, flags, lm_form)
+//                                     detect.screen's language-model pass over a whole document
+//
+// and, in text_scan.hh (no KenLM involved), the screening mode's other per-token loops:
+//   configure_tokens, tokenize, sentence_tokens   unspin.tokens, character for character
+//   Table(keys, counts)                           a pack's sorted string table with its counts
+//   gate_counts, eligible_flags                   detect.gate's and channel.eligible_flags' loops
+//
+// Every function here has a pure-Python reference it is tested against (tests/test_fastpaths_text.py);
+// a function that meets an input it was not written for returns None and the caller uses the reference.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -18,10 +28,13 @@
 #include "lm/state.hh"
 #include "lm/virtual_interface.hh"
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "text_scan.hh"
 
 namespace {
 
@@ -144,11 +157,118 @@ PyObject *Model_score_ngrams(ModelObject *self, PyObject *args) {
   Py_RETURN_NONE;
 }
 
+// detect.screen's pass: per sentence, KenLM's full_scores (bos and eos) over the tokens' lm_form,
+// and each flagged in-vocabulary token's counts and PMI gain, accumulated in the reference's order
+// and with its arithmetic (float scores widened to double, as the kenlm module hands them to Python).
+// Words are looked up the way the kenlm module does (as C strings: up to a NUL). Returns
+// (count, hits, low, pmi_sum), or None for input of another shape.
+PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
+  PyObject *sentences, *flags, *lm_form;
+  if (!PyArg_ParseTuple(args, "OOO", &sentences, &flags, &lm_form)) return nullptr;
+  if (!textscan::configured() || !textscan::plain_sequence(sentences) || !textscan::plain_sequence(flags))
+    Py_RETURN_NONE;
+  const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sentences);
+  if (PySequence_Fast_GET_SIZE(flags) != n_sent) Py_RETURN_NONE;  // zip(strict=True) raises: the reference says so
+  for (Py_ssize_t si = 0; si < n_sent; ++si)
+    if (!textscan::plain_sequence(PySequence_Fast_GET_ITEM(sentences, si)) ||
+        !textscan::plain_sequence(PySequence_Fast_GET_ITEM(flags, si)))
+      Py_RETURN_NONE;
+  PyObject *sents = PySequence_Fast(sentences, "sentences must be a sequence");
+  if (!sents) return nullptr;
+  PyObject *fls = PySequence_Fast(flags, "flags must be a sequence");
+  if (!fls) { Py_DECREF(sents); return nullptr; }
+  const lm::base::Vocabulary &vocab = self->model->BaseVocabulary();
+  const lm::WordIndex eos = vocab.EndSentence();
+  std::vector<lm::WordIndex> ids;
+  std::vector<float> prob;
+  std::vector<unsigned char> len;
+  std::vector<char> counted;
+  std::string form;
+  lm::ngram::State st[2], null_state, scratch;
+  self->model->NullContextWrite(&null_state);
+  long long count = 0, hits = 0, low = 0;
+  double pmi_sum = 0.0;
+  PyObject *result = nullptr;
+  for (Py_ssize_t si = 0; si < n_sent; ++si) {
+    PyObject *sent = PySequence_Fast(PySequence_Fast_GET_ITEM(sents, si), "a sentence must be a sequence");
+    if (!sent) goto done;
+    {
+      const Py_ssize_t n = PySequence_Fast_GET_SIZE(sent);
+      if (n == 0) { Py_DECREF(sent); continue; }
+      PyObject *ok = PySequence_Fast(PySequence_Fast_GET_ITEM(fls, si), "flags must be sequences");
+      if (!ok) { Py_DECREF(sent); goto done; }
+      ids.resize(n);
+      for (Py_ssize_t k = 0; k < n; ++k) {
+        PyObject *text = textscan::token_text(PySequence_Fast_GET_ITEM(sent, k));
+        if (!text) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
+        int r = textscan::lm_form_utf8(text, lm_form, form);
+        if (r < 0) { Py_DECREF(ok); Py_DECREF(sent); goto done; }
+        if (r == 0) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
+        ids[k] = vocab.Index(StringPiece(form.data(), strnlen(form.data(), form.size())));
+      }
+      // zip(strict=False) in the reference's range(len(sent)) loop indexes ok[k]: a short row raises.
+      if (PySequence_Fast_GET_SIZE(ok) < n) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
+      // Which tokens count (eligible and in the vocabulary), and how far the scores are needed: a
+      // counted token reads its own score and the next one's (</s> after the last token), so the
+      // scores past the last counted token's successor are never read and not computed.
+      counted.assign(n, 0);
+      Py_ssize_t need = 0;
+      for (Py_ssize_t k = 0; k < n; ++k) {
+        int flag = PyObject_IsTrue(PySequence_Fast_GET_ITEM(ok, k));
+        if (flag < 0) { Py_DECREF(ok); Py_DECREF(sent); goto done; }
+        if (flag && ids[k] != 0) {
+          counted[k] = 1;
+          need = k + 2;
+        }
+      }
+      prob.resize(n + 1);
+      len.resize(n + 1);
+      {
+        int cur = 0;
+        self->model->BeginSentenceWrite(&st[cur]);
+        for (Py_ssize_t k = 0; k < n && k < need; ++k) {
+          lm::FullScoreReturn ret = self->model->BaseFullScore(&st[cur], ids[k], &st[1 - cur]);
+          prob[k] = ret.prob;
+          len[k] = ret.ngram_length;
+          cur = 1 - cur;
+        }
+        if (need > n) {
+          lm::FullScoreReturn ret = self->model->BaseFullScore(&st[cur], eos, &st[1 - cur]);
+          prob[n] = ret.prob;
+          len[n] = ret.ngram_length;
+        }
+      }
+      const Py_ssize_t last = n - 1;
+      for (Py_ssize_t k = 0; k < n; ++k) {
+        if (!counted[k]) continue;  // not eligible, or out of vocabulary
+        ++count;
+        if (len[k] <= 1 && len[k + 1] <= 1) ++hits;
+        double gain = static_cast<double>(prob[k]) -
+                      static_cast<double>(self->model->BaseScore(&null_state, ids[k], &scratch));
+        if (k < last)
+          gain += static_cast<double>(prob[k + 1]) -
+                  static_cast<double>(self->model->BaseScore(&null_state, ids[k + 1], &scratch));
+        pmi_sum += gain;
+        low += gain < 0;
+      }
+      Py_DECREF(ok);
+    }
+    Py_DECREF(sent);
+  }
+  result = Py_BuildValue("(LLLd)", count, hits, low, pmi_sum);
+done:
+  Py_DECREF(sents);
+  Py_DECREF(fls);
+  return result;
+}
+
 PyObject *Model_order(ModelObject *self, void *) { return PyLong_FromLong(self->order); }
 
 PyMethodDef Model_methods[] = {
     {"score_ngrams", reinterpret_cast<PyCFunction>(Model_score_ngrams), METH_VARARGS,
      "score_ngrams(ngrams, out): write log10 P(last | rest) of each n-gram into the float64 buffer out"},
+    {"screen_counts", reinterpret_cast<PyCFunction>(Model_screen_counts), METH_VARARGS,
+     "screen_counts(sentences, flags, lm_form) -> (count, hits, low, pmi_sum) of detect.screen, or None"},
     {nullptr, nullptr, 0, nullptr}};
 
 PyGetSetDef Model_getset[] = {{"order", reinterpret_cast<getter>(Model_order), nullptr, "n-gram order", nullptr},
@@ -156,7 +276,8 @@ PyGetSetDef Model_getset[] = {{"order", reinterpret_cast<getter>(Model_order), n
 
 PyTypeObject ModelType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 
-PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_kenlm_batch", "Batched KenLM n-gram scoring.", -1, nullptr};
+PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_kenlm_batch", "Batched KenLM n-gram scoring and text scanning.", -1,
+                          textscan::module_methods};
 
 }  // namespace
 
@@ -170,8 +291,13 @@ PyMODINIT_FUNC PyInit__kenlm_batch(void) {
   ModelType.tp_methods = Model_methods;
   ModelType.tp_getset = Model_getset;
   if (PyType_Ready(&ModelType) < 0) return nullptr;
+  if (textscan::ready() < 0) return nullptr;
   PyObject *m = PyModule_Create(&module_def);
   if (!m) return nullptr;
+  if (textscan::add_types(m) < 0) {
+    Py_DECREF(m);
+    return nullptr;
+  }
   Py_INCREF(&ModelType);
   if (PyModule_AddObject(m, "Model", reinterpret_cast<PyObject *>(&ModelType)) < 0) {
     Py_DECREF(&ModelType);
