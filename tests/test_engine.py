@@ -163,3 +163,19 @@ def test_batch_writes_one_row_per_record_and_error_rows(tmp_path: Path) -> None:
     assert by_id["a"]["spun"] is True and by_id["d"]["spun"] is False
     assert "error" in by_id["c"] and "error" in rows[1] and "error" in rows[4]
     assert b"5 documents" in p.stderr and b"3 errors" in p.stderr
+
+
+def test_reporting_prior_follows_the_document(pack: LanguagePack) -> None:
+    """A spun document is decoded under a higher swap prior than an honest one, and reports more."""
+    from unspin.decode import engine
+
+    threshold = calibrations()["full"].threshold
+    assert engine.document_rho(0.0, threshold, 0.9) == pytest.approx(engine.DOC_RHO_MIN, abs=1e-3)
+    assert engine.document_rho(1.0, threshold, 0.9) > 0.9 * engine.DOC_RHO_MAX
+    low, high = engine.document_rho(1.0, threshold, 0.15), engine.document_rho(1.0, threshold, 0.3)
+    assert engine.DOC_RHO_MIN <= low < high <= engine.DOC_RHO_MAX  # a spun page's own rate, estimated
+    assert engine.span_min_gain(1.0, threshold) < engine.span_min_gain(0.0, threshold)
+    spun = check(EXAMPLE.read_text(encoding="utf-8"), pack)
+    honest = check(CLEAN, pack)
+    assert spun.stats["swap_rate_prior"] > honest.stats["swap_rate_prior"]
+    assert honest.stats["swap_rate_prior"] == pytest.approx(engine.DOC_RHO_MIN, abs=0.01)

@@ -118,3 +118,30 @@ def test_prepare_returns_a_pack_that_checks(pack: LanguagePack) -> None:
 
     assert prepare(pack) is pack
     assert check(TEXT, pack).verdict in ("spun", "clean", "too-short")
+
+
+def test_compiled_window_gains_equal_the_reference(pack: LanguagePack) -> None:
+    if pack.lm.batch is None:
+        pytest.skip("the compiled scorer is not built (scripts/build-kenlm-tools.sh)")
+    model, order = pack.lm.model, pack.lm.order
+    for sent in sentence_tokens(TEXT + " Xyzzyq frobbed the wibble."):
+        forms = [lm_form(t.text) for t in sent]
+        spans = channel.propose_spans(pack, sent)
+        groups = [(sp.start, sp.end, [w for _, w in sp.found]) for sp in spans]
+        # windows at both sentence ends, phrases, unknown words and an empty candidate list
+        groups += [(0, 1, [("the",), ("xyzzyq", "a")]), (len(forms) - 1, len(forms), [("end",)]), (1, 1, [])]
+        want = decoder.window_gains(model, forms, groups, order)
+        got = pack.lm.batch.window_gains(forms, groups)
+        assert got == want  # bit for bit: the same float sums in the same order
+        assert len(got) == sum(len(c) for _, _, c in groups)
+    assert pack.lm.batch.window_gains(("not", "a", "list"), []) is None  # unexpected input: the caller's path
+
+
+def test_preselect_over_spans_equals_preselect_over_candidates(pack: LanguagePack) -> None:
+    model, order = pack.lm.model, pack.lm.order
+    for sent in sentence_tokens(TEXT):
+        forms = [lm_form(t.text) for t in sent]
+        flat = decoder.preselect_scored(model, forms, channel.propose(pack, sent), order, slack=0.5)
+        spans = decoder.preselect_spans(model, forms, channel.propose_spans(pack, sent), order, slack=0.5,
+                                        batch=pack.lm.batch)
+        assert [(round(s, 9), c) for s, c in flat] == [(round(s, 9), c) for s, c in spans]

@@ -163,6 +163,37 @@ def test_vectors_relatedness(pack: LanguagePack) -> None:
     assert v.similarity("qwertyuiop", "soldiers") is None
 
 
+def test_substitutes_are_words_that_fill_the_same_slots(pack: LanguagePack) -> None:
+    subs = pack.substitutes
+    assert subs is not None and len(subs) > 100
+    assert _mapped(subs._nbr)
+    near = subs.of("said")
+    assert near and all(0.0 < s <= 1.0 for s in near.values())
+    assert list(near.values()) == sorted(near.values(), reverse=True), "best first"
+    assert "said" not in near, "a word is not its own substitute"
+    # Symmetric lookup, and nothing for a word the corpus never described.
+    for other, s in near.items():
+        assert subs.similarity("said", other) == s
+    assert subs.of("qwertyuiop") == {} and subs.similarity("qwertyuiop", "said") == 0.0
+
+
+def test_add_substitutes_leaves_the_rest_of_the_pack_as_it_was(tiny_pack: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "pack"
+    shutil.copytree(tiny_pack, copy)
+    before = json.loads((copy / "manifest.json").read_text())
+    shutil.rmtree(copy / "substitutes")
+    r = CliRunner().invoke(pack_cli, ["add-substitutes", "--corpus", str(FIXTURE), "--pack", str(copy),
+                                      "--words", "300", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    after = json.loads((copy / "manifest.json").read_text())
+    assert after["substitutes"]["words"] <= 300 and LanguagePack.load(copy).substitutes is not None
+    for name, entry in before["files"].items():
+        if not name.startswith("substitutes/") and name != "LICENSES.md":
+            assert after["files"][name] == entry, name
+
+
 def _write_shard(path: Path, ids: range) -> None:
     with lzma.open(path, "wt", encoding="utf-8") as f:
         for i in ids:
@@ -206,6 +237,8 @@ def test_default_pack_knows_the_seed_swaps() -> None:
     assert "soldiers" in {t for t, _ in p.thesaurus.sources("troopers")}
     assert p.vocab.count("the") > 1_000_000
     assert p.vectors.similarity("power", "electricity") > p.vectors.similarity("power", "banana")
+    assert p.substitutes is not None and "said" in p.substitutes.of("stated")
+    assert p.substitutes.similarity("movie", "film") > p.substitutes.similarity("movie", "said")
 
 
 def test_channel_cache_holds_exactly_what_the_channel_computes(

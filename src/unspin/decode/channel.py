@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -310,15 +311,26 @@ def _similarities(vectors, observed: str, ranked: list[tuple[str, ...]]) -> list
     return out
 
 
-def propose(
+class SpanOriginals(NamedTuple):
+    """The originals proposed for observed tokens ``[start, end)`` of a sentence: ``log_rho`` (the
+    swap prior there) plus each original's cost is its channel log-probability. ``found`` is the
+    memoised `originals` list, shared, never to be modified."""
+
+    start: int
+    end: int
+    log_rho: float
+    found: list[tuple[float, tuple[str, ...]]]
+
+
+def propose_spans(
     pack,
     tokens: list[Token],
     max_words: int | None = None,
     skip=None,
     ok: list[bool] | None = None,
     rho: float = RHO,
-) -> list[Candidate]:
-    """Candidate originals for every eligible word and phrase of one sentence.
+) -> list[SpanOriginals]:
+    """Candidate originals for every eligible word and phrase of one sentence, span by span.
 
     Phrases are runs of words separated by single spaces ("men and women", "get the job done") that
     start and end with an eligible word. ``skip(i, j)``, when given, says which spans the caller
@@ -331,7 +343,7 @@ def propose(
     if ok is None:
         ok = [eligible(t, i == 0, pack) for i, t in enumerate(tokens)]
     wordish = [t.kind == WORD for t in tokens]
-    out: list[Candidate] = []
+    out: list[SpanOriginals] = []
     n = len(tokens)
     for i in range(n):
         if not ok[i]:
@@ -342,8 +354,22 @@ def propose(
             if not ok[j - 1] or (skip is not None and skip(i, j)):
                 continue
             found = originals(pack, " ".join(forms[i:j]))
-            if not found:
-                continue
-            log_rho = math.log10(swap_prior(tokens[i:j], rho))
-            out.extend(Candidate(i, j, words, log_rho + cost, "thesaurus") for cost, words in found)
+            if found:
+                out.append(SpanOriginals(i, j, math.log10(swap_prior(tokens[i:j], rho)), found))
     return out
+
+
+def propose(
+    pack,
+    tokens: list[Token],
+    max_words: int | None = None,
+    skip=None,
+    ok: list[bool] | None = None,
+    rho: float = RHO,
+) -> list[Candidate]:
+    """`propose_spans` as one flat list of candidates."""
+    return [
+        Candidate(sp.start, sp.end, words, sp.log_rho + cost, "thesaurus")
+        for sp in propose_spans(pack, tokens, max_words, skip, ok, rho)
+        for cost, words in sp.found
+    ]

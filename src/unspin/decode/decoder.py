@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import kenlm
 
-from .channel import Candidate
+from .channel import Candidate, SpanOriginals
 
 BEAM = 6
 PRESELECT = 6  # candidates per span kept after the local pre-scoring
@@ -104,35 +104,69 @@ def preselect_scored(
     order: int,
     lengths: list[int] | None = None,
     slack: float = 0.0,
+    batch=None,
 ) -> list[tuple[float, Candidate]]:
     """`preselect`, with each kept candidate's score (window gain plus channel cost), and the margin
     lowered by ``slack``: the candidates a higher swap prior would keep, for decoding at several."""
-    ctx = order - 1
-    by_span: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
+    by_span: dict[tuple[int, int], list[tuple[float, tuple[str, ...]]]] = defaultdict(list)
     for c in cands:
-        by_span[(c.start, c.end)].append(c)
+        by_span[(c.start, c.end)].append((c.log_channel, c.words))
+    spans = [SpanOriginals(i, j, 0.0, found) for (i, j), found in by_span.items()]
+    return preselect_spans(model, forms, spans, order, lengths, slack, batch)
+
+
+def preselect_spans(
+    model: kenlm.Model,
+    forms: list[str],
+    spans: list[SpanOriginals],
+    order: int,
+    lengths: list[int] | None = None,
+    slack: float = 0.0,
+    batch=None,
+) -> list[tuple[float, Candidate]]:
+    """`preselect_scored` over `channel.propose_spans`'s spans: a `Candidate` is made only for the
+    few originals kept. ``batch``: the pack's compiled scorer (`NgramModel.batch`), which computes
+    every window gain of the sentence in one call, to the bit what `window_gains` computes here."""
     if lengths is None:
         lengths = attested(model, forms) if GATE else []
+    spans = [sp for sp in spans if not gated(lengths, sp.start, sp.end, order)]
+    groups = [(sp.start, sp.end, [words for _, words in sp.found]) for sp in spans]
+    gains = batch.window_gains(forms, groups) if batch is not None else None
+    if gains is None:
+        gains = window_gains(model, forms, groups, order)
     kept: list[tuple[float, Candidate]] = []
-    for (i, j), group in by_span.items():
-        if gated(lengths, i, j, order):
-            continue
+    pos = 0
+    margin = PRESELECT_MARGIN - slack
+    for sp in spans:
+        scored = []
+        for (cost, words), gain in zip(sp.found, gains[pos : pos + len(sp.found)], strict=True):
+            channel = sp.log_rho + cost
+            if gain + channel > margin:
+                scored.append((gain + channel, channel, words))
+        pos += len(sp.found)
+        scored.sort(key=lambda x: -x[0])
+        kept.extend((score, Candidate(sp.start, sp.end, words, channel, "thesaurus"))
+                    for score, channel, words in scored[:PRESELECT])
+    return kept
+
+
+def window_gains(
+    model: kenlm.Model, forms: list[str], groups: list[tuple[int, int, list[tuple[str, ...]]]], order: int
+) -> list[float]:
+    """For each group ``(i, j, candidates)``, each candidate's log10 gain over the observed words
+    ``forms[i:j]`` in the same window (order - 1 words each side, the sentence's ends included),
+    flattened in order. The reference of the compiled ``window_gains``."""
+    ctx = order - 1
+    out: list[float] = []
+    for i, j, candidates in groups:
         left = forms[max(0, i - ctx) : i]
         right = forms[j : j + ctx]
-        eos = j + ctx > len(forms)
-        if eos:
+        if j + ctx > len(forms):
             right = [*right, "</s>"]
-        bos = i - ctx < 0
-        start = context_state(model, left, bos)  # shared by the observed words and every candidate
+        start = context_state(model, left, i - ctx < 0)  # shared by the observed words and every candidate
         base = continuation_score(model, start, (*forms[i:j], *right))
-        scored = []
-        for c in group:
-            gain = continuation_score(model, start, (*c.words, *right)) - base
-            if gain + c.log_channel > PRESELECT_MARGIN - slack:
-                scored.append((gain + c.log_channel, c))
-        scored.sort(key=lambda x: -x[0])
-        kept.extend(scored[:PRESELECT])
-    return kept
+        out.extend(continuation_score(model, start, (*words, *right)) - base for words in candidates)
+    return out
 
 
 def _path_score(model: kenlm.Model, words: list[str]) -> float:

@@ -13,8 +13,8 @@ from ..repair import input_span, repair_text
 from ..report import Report, Span
 from ..tokens import WORD, Token, lm_form, sentence_tokens
 from . import detect
-from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose, swap_prior
-from .decoder import PRESELECT_MARGIN, Decision, attested, decode_sentence, gated, preselect_scored
+from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose_spans, swap_prior
+from .decoder import PRESELECT_MARGIN, Decision, attested, decode_sentence, gated, preselect_spans
 
 SPAN_MIN_GAIN = 1.5  # log10 odds a substitution needs to be reported in a document that reads as honest ...
 SPUN_SPAN_MIN_GAIN = 0.5  # ... and in one whose score says it is spun (see `span_min_gain`)
@@ -107,7 +107,8 @@ def plan_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> Sent
     lengths = attested(model, forms)
     skip = lambda i, j: gated(lengths, i, j, order)  # noqa: E731
     slack = math.log10(DOC_RHO_MAX / RHO) if DOC_RHO_MAX > RHO else 0.0
-    scored = preselect_scored(model, forms, propose(pack, sent, skip=skip, ok=ok), order, lengths, slack)
+    spans = propose_spans(pack, sent, skip=skip, ok=ok)
+    scored = preselect_spans(model, forms, spans, order, lengths, slack, pack.lm.batch)
     if not scored:
         return None
     capitalised = [swap_prior(sent[k : k + 1]) != RHO for k in range(len(sent))]

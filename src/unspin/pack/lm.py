@@ -49,6 +49,11 @@ class NgramModel:
         self._batch = ext.Model(str(path)) if ext is not None else None
 
     @property
+    def batch(self):
+        """The compiled scorer (``_kenlm_batch.Model``) when it was built, else None."""
+        return self._batch
+
+    @property
     def compiled(self) -> bool:
         """Whether batched queries use the compiled extension."""
         return self._batch is not None

@@ -13,6 +13,7 @@
 //                                     starting with "<s>" starts from the sentence-begin state.
 //   Model.screen_counts(sentences, flags, lm_form)
 //                                     detect.screen's language-model pass over a whole document
+//   Model.window_gains(forms, groups) decoder.preselect_scored's window scores for one sentence
 //
 // and, in text_scan.hh (no KenLM involved), the screening mode's other per-token loops:
 //   configure_tokens, tokenize, sentence_tokens   unspin.tokens, character for character
@@ -28,6 +29,7 @@
 #include "lm/state.hh"
 #include "lm/virtual_interface.hh"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -262,6 +264,101 @@ done:
   return result;
 }
 
+// decoder.preselect_scored's window scores for one sentence: for each group (i, j, candidates),
+// the log10 probability of every candidate followed by the right context, minus that of the observed
+// words forms[i:j] followed by it, all from the state after the left context (the sentence start
+// when the window reaches it). Sums run in double over the float scores, in the reference's order.
+double continuation(const lm::base::Model *model, const lm::ngram::State &from, const lm::WordIndex *words,
+                    size_t n) {
+  lm::ngram::State st[2];
+  st[0] = from;
+  int cur = 0;
+  double total = 0.0;
+  for (size_t k = 0; k < n; ++k) {
+    total += static_cast<double>(model->BaseScore(&st[cur], words[k], &st[1 - cur]));
+    cur = 1 - cur;
+  }
+  return total;
+}
+
+PyObject *Model_window_gains(ModelObject *self, PyObject *args) {
+  PyObject *forms_obj, *groups_obj;
+  if (!PyArg_ParseTuple(args, "OO", &forms_obj, &groups_obj)) return nullptr;
+  if (!PyList_Check(forms_obj) || !PyList_Check(groups_obj)) Py_RETURN_NONE;
+  const lm::base::Vocabulary &vocab = self->model->BaseVocabulary();
+  auto index = [&vocab](PyObject *w, lm::WordIndex *out) -> bool {
+    if (!PyUnicode_Check(w)) return false;
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(w, &len);
+    if (!s) return false;
+    *out = vocab.Index(StringPiece(s, len));
+    return true;
+  };
+  const Py_ssize_t n = PyList_GET_SIZE(forms_obj);
+  std::vector<lm::WordIndex> ids(n);
+  for (Py_ssize_t k = 0; k < n; ++k) {
+    if (!index(PyList_GET_ITEM(forms_obj, k), &ids[k])) {
+      if (PyErr_Occurred()) return nullptr;
+      Py_RETURN_NONE;
+    }
+  }
+  const Py_ssize_t ctx = self->order - 1;
+  const lm::WordIndex eos = vocab.EndSentence();
+  PyObject *out = PyList_New(0);
+  if (!out) return nullptr;
+  std::vector<lm::WordIndex> seq;
+  const Py_ssize_t n_groups = PyList_GET_SIZE(groups_obj);
+  for (Py_ssize_t g = 0; g < n_groups; ++g) {
+    PyObject *group = PyList_GET_ITEM(groups_obj, g);
+    Py_ssize_t i, j;
+    PyObject *cands;
+    if (!PyTuple_Check(group) || !PyArg_ParseTuple(group, "nnO", &i, &j, &cands) || !PyList_Check(cands) ||
+        i < 0 || j < i || j > n) {
+      PyErr_Clear();
+      Py_DECREF(out);
+      Py_RETURN_NONE;
+    }
+    lm::ngram::State st[2];
+    int cur = 0;
+    if (i - ctx < 0) self->model->BeginSentenceWrite(&st[cur]);
+    else self->model->NullContextWrite(&st[cur]);
+    for (Py_ssize_t k = i - ctx < 0 ? 0 : i - ctx; k < i; ++k) {
+      self->model->BaseScore(&st[cur], ids[k], &st[1 - cur]);
+      cur = 1 - cur;
+    }
+    const lm::ngram::State start = st[cur];
+    std::vector<lm::WordIndex> right(ids.begin() + j, ids.begin() + std::min(n, j + ctx));
+    if (j + ctx > n) right.push_back(eos);
+    seq.assign(ids.begin() + i, ids.begin() + j);
+    seq.insert(seq.end(), right.begin(), right.end());
+    const double base = continuation(self->model, start, seq.data(), seq.size());
+    const Py_ssize_t n_cands = PyList_GET_SIZE(cands);
+    for (Py_ssize_t c = 0; c < n_cands; ++c) {
+      PyObject *words = PyList_GET_ITEM(cands, c);
+      if (!PyTuple_Check(words)) { Py_DECREF(out); Py_RETURN_NONE; }
+      seq.clear();
+      for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(words); ++k) {
+        lm::WordIndex id;
+        if (!index(PyTuple_GET_ITEM(words, k), &id)) {
+          Py_DECREF(out);
+          if (PyErr_Occurred()) return nullptr;
+          Py_RETURN_NONE;
+        }
+        seq.push_back(id);
+      }
+      seq.insert(seq.end(), right.begin(), right.end());
+      PyObject *gain = PyFloat_FromDouble(continuation(self->model, start, seq.data(), seq.size()) - base);
+      if (!gain || PyList_Append(out, gain) < 0) {
+        Py_XDECREF(gain);
+        Py_DECREF(out);
+        return nullptr;
+      }
+      Py_DECREF(gain);
+    }
+  }
+  return out;
+}
+
 PyObject *Model_order(ModelObject *self, void *) { return PyLong_FromLong(self->order); }
 
 PyMethodDef Model_methods[] = {
@@ -269,6 +366,9 @@ PyMethodDef Model_methods[] = {
      "score_ngrams(ngrams, out): write log10 P(last | rest) of each n-gram into the float64 buffer out"},
     {"screen_counts", reinterpret_cast<PyCFunction>(Model_screen_counts), METH_VARARGS,
      "screen_counts(sentences, flags, lm_form) -> (count, hits, low, pmi_sum) of detect.screen, or None"},
+    {"window_gains", reinterpret_cast<PyCFunction>(Model_window_gains), METH_VARARGS,
+     "window_gains(forms, [(i, j, [candidate word tuples])]) -> flat list of decoder.preselect_scored's "
+     "window gains, or None"},
     {nullptr, nullptr, 0, nullptr}};
 
 PyGetSetDef Model_getset[] = {{"order", reinterpret_cast<getter>(Model_order), nullptr, "n-gram order", nullptr},
