@@ -145,3 +145,9 @@ def test_preselect_over_spans_equals_preselect_over_candidates(pack: LanguagePac
         spans = decoder.preselect_spans(model, forms, channel.propose_spans(pack, sent), order, slack=0.5,
                                         batch=pack.lm.batch)
         assert [(round(s, 9), c) for s, c in flat] == [(round(s, 9), c) for s, c in spans]
+
+
+def test_phrases_the_thesaurus_lacks_are_answered_without_the_channel(pack: LanguagePack) -> None:
+    for phrase in ("phone call", "men and women", "the flood had", "council promised", "xyzzyq frob"):
+        assert channel.originals(pack, phrase) == channel.compute_originals(pack, phrase)
+    assert pack.thesaurus.has_term("phone call") and not pack.thesaurus.has_term("council promised")

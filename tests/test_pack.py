@@ -257,3 +257,6 @@ def test_channel_cache_holds_exactly_what_the_channel_computes(
     # A changed channel parameter is another cache: the old file is not used.
     monkeypatch.setattr(channel, "ALPHA", channel.ALPHA + 0.1)
     assert channel_cache.load(pack) == {}
+    # Warming for the new parameters replaces the old table rather than piling up beside it.
+    channel_cache.warm(pack, workers=1, min_count=50)
+    assert [p.name for p in tmp_path.glob("channel-*.pickle")] == [channel_cache.cache_path(pack).name]

@@ -181,7 +181,10 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     found = memo.get(observed)
     if found is not None:
         return found
-    found = compute_originals(pack, observed)
+    if " " in observed and not pack.thesaurus.has_term(observed):
+        found = []  # only the thesaurus proposes originals of a phrase, and it does not know this one
+    else:
+        found = compute_originals(pack, observed)
     memo[observed] = found
     return found
 

@@ -119,6 +119,10 @@ def warm(pack, workers: int | None = None, min_count: int = MIN_COUNT, progress=
     with tmp.open("wb") as fh:
         pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
+    # Tables of this pack for other parameters or an older build are never read again.
+    for old in path.parent.glob(f"channel-{pack.manifest.get('name', pack.path.name)}-*.pickle"):
+        if old != path:
+            old.unlink(missing_ok=True)
     return {
         "path": str(path),
         "words": len(table),

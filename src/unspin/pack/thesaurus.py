@@ -332,6 +332,10 @@ class Thesaurus:
         """Terms whose list contains ``term`` (what a spinner may have replaced by it), inflected like it."""
         return [(t, p) for t, p, _ in self._sources(term)]
 
+    def has_term(self, term: str) -> bool:
+        """Is the term (as written, not a lemma of it) in the graph? One table search."""
+        return self.table.find(term_key(term)) >= 0
+
     def sources_with_flags(self, term: str) -> list[tuple[str, str, int]]:
         """`sources` with each edge's flags (``FROM_MOBY``, ``FROM_WORDNET``, part-of-speech bits)."""
         return list(self._sources(term))
