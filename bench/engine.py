@@ -18,12 +18,13 @@ import resource
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEV, emit, load_jsonl, require_shared
 from metrics import PairScore, gold_span_score, recall_at, roc_auc, threshold_at_fpr
-from spinner import RATES, STYLES, spin, table_for
+from spinner import RATES, STYLES, hide_from_engine, spin, table_for
 from unspin.decode import check
 from unspin.decode.detect import calibrations
 from unspin.pack import LanguagePack
@@ -117,7 +118,8 @@ def synthetic(pack, docs: list[str], clean_scores: list[float], threshold: float
             for text in docs:
                 sp = spin(text, table, rate, rng, pack, phrase_originals=style == "phrase")
                 achieved.append(sp.rate)
-                rep = check(sp.text, pack).to_dict()
+                with hide_from_engine(pack) if style == "heldout" else nullcontext():
+                    rep = check(sp.text, pack).to_dict()
                 scores.append(rep["score"])
                 g = gold_span_score(sp.text, sp.swaps, rep["spans"])
                 for k in tot:
