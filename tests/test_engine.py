@@ -179,3 +179,15 @@ def test_reporting_prior_follows_the_document(pack: LanguagePack) -> None:
     honest = check(CLEAN, pack)
     assert spun.stats["swap_rate_prior"] > honest.stats["swap_rate_prior"]
     assert honest.stats["swap_rate_prior"] == pytest.approx(engine.DOC_RHO_MIN, abs=0.01)
+
+
+def test_units_after_figures_are_not_swap_candidates(pack: LanguagePack) -> None:
+    from unspin.decode.channel import eligible_flags
+    from unspin.tokens import sentence_tokens
+
+    sents = sentence_tokens("Up to 80 millimetres of rain fell in 7 days, and the days were long.")
+    flags = dict(zip((t.text for t in sents[0]), eligible_flags(pack, sents)[0], strict=False))
+    assert flags["millimetres"] is False and flags["rain"] is True
+    row = eligible_flags(pack, sents)[0]
+    days = [ok for t, ok in zip(sents[0], row, strict=True) if t.text == "days"]
+    assert days == [False, True], "a unit only right after a figure"

@@ -158,8 +158,8 @@ def _same_screening(pack: LanguagePack, text: str) -> None:
     toks = [t for s in sents for t in s]
     assert detect._gate_counts(pack, toks) == detect._gate_counts_py(pack, toks)
     flags = channel.eligible_flags(pack, sents)
-    assert flags == channel._eligible_flags_py(pack, sents)
-    assert channel.eligible_flags(None, sents) == channel._eligible_flags_py(None, sents)
+    assert channel.eligible_core(pack, sents) == channel._eligible_flags_py(pack, sents)
+    assert channel.eligible_core(None, sents) == channel._eligible_flags_py(None, sents)
     # Bit for bit: the counts and the float sum, not approximately.
     fast = _outcome(detect._screen_counts, pack, sents, flags)
     assert fast == _outcome(detect._screen_counts_py, pack, sents, flags)
@@ -214,8 +214,8 @@ def test_inputs_the_compiled_loops_do_not_handle_take_the_reference(pack: Langua
     # Iterators are left for the reference to consume (the compiled loops read lists and tuples only).
     sents = sentence_tokens(EXAMPLE.read_text(encoding="utf-8"))
     flags = channel._eligible_flags_py(pack, sents)
-    assert channel.eligible_flags(pack, iter(sents)) == flags
-    assert channel.eligible_flags(pack, [iter(s) for s in sents]) == flags
+    assert channel.eligible_core(pack, iter(sents)) == flags
+    assert channel.eligible_core(pack, [iter(s) for s in sents]) == flags
     want = detect.screen(pack, sents, flags)
     assert detect.screen(pack, iter(sents), iter(flags)) == want
     assert detect.screen(pack, tuple(sents), [tuple(f) for f in flags]) == want

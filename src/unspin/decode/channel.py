@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..pack.thesaurus import FROM_WORDNET, term_key
-from ..tokens import WORD, Token, lm_form
+from ..tokens import NUMBER, WORD, Token, lm_form
 from .neighbours import index_for
 
 # A spinner leaves these alone (or the thesaurus has nothing useful for them): never candidates.
@@ -76,7 +76,31 @@ def eligible(tok: Token, first_in_sentence: bool, pack=None) -> bool:
     return True
 
 
+# A unit after a figure is the measurement itself ("80 millimetres", "7 days"), not a word a spinner
+# rewords, and an n-gram model trained on another country's prose would "restore" it to inches.
+UNIT_WORDS = frozenset(
+    """mm millimetre millimetres millimeter millimeters cm centimetre centimetres centimeter centimeters
+    metre metres meter meters km kilometre kilometres kilometer kilometers inch inches foot feet yard yards
+    mile miles mg gram grams kg kilogram kilograms kilo kilos tonne tonnes ton tons ounce ounces lb lbs
+    litre litres liter liters ml gallon gallons degree degrees celsius fahrenheit percent pc second seconds
+    minute minutes hour hours day days week weeks month months year years decade decades century centuries
+    acre acres hectare hectares""".split()
+)
+
+
 def eligible_flags(pack, sentences: list[list[Token]]) -> list[list[bool]]:
+    """`eligible` for every token of every sentence (`eligible_core`), then units right after a
+    figure set aside (`UNIT_WORDS`)."""
+    sentences = [s if isinstance(s, list) else list(s) for s in sentences]
+    flags = eligible_core(pack, sentences)
+    for sent, row in zip(sentences, flags, strict=True):
+        for k in range(1, len(sent)):
+            if row[k] and sent[k - 1].kind == NUMBER and sent[k].text.lower() in UNIT_WORDS:
+                row[k] = False
+    return flags
+
+
+def eligible_core(pack, sentences: list[list[Token]]) -> list[list[bool]]:
     """`eligible` for every token of every sentence, with the pack's cased counts looked up in one
     vectorised search for the whole text instead of two searches per capitalised word (in one
     compiled pass over the tokens when the extension is built; `_eligible_flags_py` otherwise)."""
@@ -96,7 +120,7 @@ def eligible_flags(pack, sentences: list[list[Token]]) -> list[list[bool]]:
 
 
 def _eligible_flags_py(pack, sentences: list[list[Token]]) -> list[list[bool]]:
-    """`eligible_flags` in Python: the reference for the compiled pass."""
+    """`eligible_core` in Python: the reference for the compiled pass."""
     flags: list[list[bool]] = []
     pending: list[tuple[int, int, str]] = []  # (sentence, token, text) awaiting the cased-count test
     for si, sent in enumerate(sentences):
