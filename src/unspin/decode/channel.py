@@ -386,17 +386,10 @@ def propose_spans(
     return out
 
 
-def propose(
-    pack,
-    tokens: list[Token],
-    max_words: int | None = None,
-    skip=None,
-    ok: list[bool] | None = None,
-    rho: float = RHO,
-) -> list[Candidate]:
-    """`propose_spans` as one flat list of candidates."""
+def propose(pack, tokens: list[Token], **options) -> list[Candidate]:
+    """`propose_spans` (same options) as one flat list of candidates."""
     return [
         Candidate(sp.start, sp.end, words, sp.log_rho + cost, "thesaurus")
-        for sp in propose_spans(pack, tokens, max_words, skip, ok, rho)
+        for sp in propose_spans(pack, tokens, **options)
         for cost, words in sp.found
     ]

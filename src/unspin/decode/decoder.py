@@ -98,21 +98,15 @@ def preselect(
 
 
 def preselect_scored(
-    model: kenlm.Model,
-    forms: list[str],
-    cands: list[Candidate],
-    order: int,
-    lengths: list[int] | None = None,
-    slack: float = 0.0,
-    batch=None,
+    model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int, *args, **options
 ) -> list[tuple[float, Candidate]]:
-    """`preselect`, with each kept candidate's score (window gain plus channel cost), and the margin
-    lowered by ``slack``: the candidates a higher swap prior would keep, for decoding at several."""
+    """`preselect` with each kept candidate's score (window gain plus channel cost); the options of
+    `preselect_spans`, over candidates grouped by span."""
     by_span: dict[tuple[int, int], list[tuple[float, tuple[str, ...]]]] = defaultdict(list)
     for c in cands:
         by_span[(c.start, c.end)].append((c.log_channel, c.words))
     spans = [SpanOriginals(i, j, 0.0, found) for (i, j), found in by_span.items()]
-    return preselect_spans(model, forms, spans, order, lengths, slack, batch)
+    return preselect_spans(model, forms, spans, order, *args, **options)
 
 
 def preselect_spans(
@@ -124,9 +118,11 @@ def preselect_spans(
     slack: float = 0.0,
     batch=None,
 ) -> list[tuple[float, Candidate]]:
-    """`preselect_scored` over `channel.propose_spans`'s spans: a `Candidate` is made only for the
-    few originals kept. ``batch``: the pack's compiled scorer (`NgramModel.batch`), which computes
-    every window gain of the sentence in one call, to the bit what `window_gains` computes here."""
+    """Per span of `channel.propose_spans`, the few originals that make their window more natural
+    than the observed words (see `preselect`), with their scores; a `Candidate` is made only for
+    those. ``slack`` lowers the margin: the candidates a higher swap prior would keep, for decoding
+    at several. ``batch``: the pack's compiled scorer (`NgramModel.batch`), which computes every
+    window gain of the sentence in one call, to the bit what `window_gains` computes here."""
     if lengths is None:
         lengths = attested(model, forms) if GATE else []
     spans = [sp for sp in spans if not gated(lengths, sp.start, sp.end, order)]
