@@ -158,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             traceback.print_exc()
             answer = ("error", 500, "internal_error", f"internal error ({type(exc).__name__}); please report it")
-        write_frame(out, (job_id, answer))
+        try:
+            write_frame(out, (job_id, answer))
+        except BrokenPipeError:  # the HTTP process is gone: nobody to answer
+            return 0
 
 
 if __name__ == "__main__":
