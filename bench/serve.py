@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, emit
 
 EXAMPLE = REPO / "examples" / "spun-news.txt"
+WINDOW_S = 5.0
 
 
 def text_of(words: int) -> str:
@@ -187,6 +188,7 @@ async def load(
     load_before = [round(x, 2) for x in os.getloadavg()]
     cpu_before, own_before, busy_before = process_cpu(server), time.process_time(), machine_busy()
     latencies: list[float] = []
+    finished: list[tuple[float, float]] = []  # (when it was answered, latency)
     statuses: dict[str, int] = {}
     found = traced = 0
     counter = 0
@@ -208,6 +210,7 @@ async def load(
                 status = type(exc).__name__
                 await conn.close()
             latencies.append(time.perf_counter() - t0)
+            finished.append((time.perf_counter(), latencies[-1]))
             statuses[status] = statuses.get(status, 0) + 1
             if truth is not None and status == "200":
                 traced += 1
@@ -222,6 +225,11 @@ async def load(
     http, workers = (cpu_after[k] - cpu_before[k] for k in ("http", "workers"))
     lat = sorted(latencies)
     ok = statuses.get("200", 0)
+    # p50/p99 of each 5 s stretch: shows a warm-up, or a stretch when someone else had the cores.
+    windows: dict[int, list[float]] = {}
+    for when, latency in finished:
+        windows.setdefault(int((when - started) // WINDOW_S), []).append(latency)
+    by_window = [sorted(windows[k]) for k in sorted(windows)]
     extra = {"top1": round(found / traced, 4) if traced else None} if traced else {}
     return {
         **extra,
@@ -248,6 +256,9 @@ async def load(
             "other": round(max(0.0, busy - http - workers - own) / elapsed, 2),
         },
         "loadavg_before": load_before,
+        "window_s": WINDOW_S,
+        "p50_by_window": [round(percentile(w, 0.50), 3) for w in by_window],
+        "p99_by_window": [round(percentile(w, 0.99), 3) for w in by_window],
     }
 
 
