@@ -16,12 +16,11 @@ folder) from the held-out Wikipedia articles (``unspin.pack.corpus.held_out_arti
 ../shared), then sends spun copies (bench/spinner.py, "common" style, 25 % of content words) of the
 first ``--words`` words of ``--trace-queries`` of them, a different copy each request in both modes
 (so ``same`` differs from ``distinct`` only by the cache), and counts answers whose best source is
-the right article (``top1``). ``--trace-check`` adds ``"check": true`` (what the page sends);
-``--trace-lock`` serves through one index connection behind a lock instead of one per thread.
+the right article (``top1``). ``--trace-check`` adds ``"check": true`` (what the page sends).
 
 Usage: ``nice .venv/bin/python bench/serve.py [--duration 30] [--clients 32] [--words 500]
 [--modes same,distinct] [--endpoint check|restore|repair|trace] [--pack DIR] [--workers N]
-[--trace-queries 200] [--trace-check] [--trace-lock]``.
+[--trace-queries 200] [--trace-check]``.
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, emit
 
 EXAMPLE = REPO / "examples" / "spun-news.txt"
+WINDOW_S = 5.0
 
 
 def text_of(words: int) -> str:
@@ -145,13 +145,50 @@ def trace_requests(queries: list[tuple[str, str]], distinct: bool, check: bool) 
     return make
 
 
+def process_cpu(root: int) -> dict[str, float]:
+    """CPU seconds so far of the server process and of its children (the engine workers), from /proc.
+
+    With both cores busy, this says whether the HTTP process takes a share the engine could use.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+    workers, todo = 0.0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        workers += cpu.get(pid, 0.0)
+        todo += children.get(pid, [])
+    return {"http": cpu.get(root, 0.0), "workers": workers}
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all processes, all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
+
+
 def best_source(data: bytes) -> str | None:
     trace = json.loads(data).get("trace") or []
     return trace[0]["id"] if trace else None
 
 
-async def load(port: int, path: str, make: Callable[[int], Request], clients: int, duration: float) -> dict[str, Any]:
+async def load(
+    port: int, path: str, make: Callable[[int], Request], clients: int, duration: float, server: int
+) -> dict[str, Any]:
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    cpu_before, own_before, busy_before = process_cpu(server), time.process_time(), machine_busy()
     latencies: list[float] = []
+    finished: list[tuple[float, float]] = []  # (when it was answered, latency)
     statuses: dict[str, int] = {}
     found = traced = 0
     counter = 0
@@ -173,6 +210,7 @@ async def load(port: int, path: str, make: Callable[[int], Request], clients: in
                 status = type(exc).__name__
                 await conn.close()
             latencies.append(time.perf_counter() - t0)
+            finished.append((time.perf_counter(), latencies[-1]))
             statuses[status] = statuses.get(status, 0) + 1
             if truth is not None and status == "200":
                 traced += 1
@@ -182,8 +220,16 @@ async def load(port: int, path: str, make: Callable[[int], Request], clients: in
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     elapsed = time.perf_counter() - started
+    cpu_after, own = process_cpu(server), time.process_time() - own_before
+    busy = machine_busy() - busy_before
+    http, workers = (cpu_after[k] - cpu_before[k] for k in ("http", "workers"))
     lat = sorted(latencies)
     ok = statuses.get("200", 0)
+    # p50/p99 of each 5 s stretch: shows a warm-up, or a stretch when someone else had the cores.
+    windows: dict[int, list[float]] = {}
+    for when, latency in finished:
+        windows.setdefault(int((when - started) // WINDOW_S), []).append(latency)
+    by_window = [sorted(windows[k]) for k in sorted(windows)]
     extra = {"top1": round(found / traced, 4) if traced else None} if traced else {}
     return {
         **extra,
@@ -199,6 +245,20 @@ async def load(port: int, path: str, make: Callable[[int], Request], clients: in
             "p99": round(percentile(lat, 0.99), 4),
             "max": round(lat[-1], 4) if lat else None,
         },
+        # Where the machine's CPU went, as cores busy on average: the HTTP process, the engine
+        # processes, this load generator, and everything else ("other": anything well above 0 means
+        # someone else's work shared the cores and the figures are not the server's alone); and the
+        # load average when the mode started.
+        "cores_used": {
+            "http": round(http / elapsed, 2),
+            "workers": round(workers / elapsed, 2),
+            "client": round(own / elapsed, 2),
+            "other": round(max(0.0, busy - http - workers - own) / elapsed, 2),
+        },
+        "loadavg_before": load_before,
+        "window_s": WINDOW_S,
+        "p50_by_window": [round(percentile(w, 0.50), 3) for w in by_window],
+        "p99_by_window": [round(percentile(w, 0.99), 3) for w in by_window],
     }
 
 
@@ -234,10 +294,9 @@ def main() -> None:
     ap.add_argument("--modes", default="same,distinct")
     ap.add_argument("--endpoint", default="check", choices=["check", "restore", "repair", "trace"])
     ap.add_argument("--pack", default=None, help="language pack (default: $UNSPIN_PACK or the shipped one)")
-    ap.add_argument("--workers", type=int, default=None, help="server worker processes (default: its own)")
+    ap.add_argument("--workers", type=int, default=None, help="server engine processes (default: its own)")
     ap.add_argument("--trace-queries", type=int, default=200, help="spun held-out articles sent to /v1/trace")
     ap.add_argument("--trace-check", action="store_true", help="trace with check too, as the page does")
-    ap.add_argument("--trace-lock", action="store_true", help="one index connection behind a lock")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="unspin-bench-serve-")
     index_info: dict[str, Any] = {}
@@ -253,7 +312,7 @@ def main() -> None:
     if args.workers:
         cmd += ["--workers", str(args.workers)]
     if args.endpoint == "trace":
-        cmd += ["--index", index_info["index"]] + (["--trace-lock"] if args.trace_lock else [])
+        cmd += ["--index", index_info["index"]]
     env = {k: v for k, v in os.environ.items() if k != "UNSPIN_API_KEY"}
     server = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -277,7 +336,7 @@ def main() -> None:
             make = (
                 trace_requests(queries, distinct, args.trace_check) if queries else text_requests(text, distinct)
             )
-            results[mode] = asyncio.run(load(port, path, make, args.clients, args.duration))
+            results[mode] = asyncio.run(load(port, path, make, args.clients, args.duration, server.pid))
     finally:
         server.terminate()
         try:
@@ -289,16 +348,17 @@ def main() -> None:
         "endpoint": path,
         "clients": args.clients,
         "words": round(sum(len(q.split()) for q, _ in queries) / len(queries)) if queries else len(text.split()),
-        **({"trace": {**index_info, "check": args.trace_check, "lock": args.trace_lock}} if queries else {}),
+        **({"trace": {**index_info, "check": args.trace_check}} if queries else {}),
         "duration_s_per_mode": args.duration,
         "pack": health.get("pack"),
-        "server_workers": args.workers or 1,
+        "server_workers": health.get("workers", args.workers or 1),
         "results": results,
         "target": {"errors": 0, "p99_s_max": 1.0},
     }
     summary = " · ".join(
         f"{m}: {r['requests_per_s']} req/s, p50 {r['latency_s']['p50']}s, p99 {r['latency_s']['p99']}s, "
         f"{r['errors']} errors" + (f", top-1 {r['top1']}" if "top1" in r else "")
+        + f" (other load {r['cores_used']['other']} cores)"
         for m, r in results.items()
     )
     emit(out, f"serve {path}, {args.clients} clients, {out['words']} words: {summary}")

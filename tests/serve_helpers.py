@@ -1,7 +1,8 @@
 """What the serve tests share: a real uvicorn server on a free loopback port, and a language pack.
 
 The server runs in a thread of the test process (same code path as ``unspin serve``: uvicorn over
-``create_app``), so tests talk real HTTP without the cost of a subprocess per configuration.
+``create_app``, whose engine processes are real children of the test process), so tests talk real
+HTTP and can see the pool (``running_app``) to stop or kill a worker at a chosen moment.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -37,10 +39,16 @@ def free_port() -> int:
 @contextmanager
 def running(config: ServeConfig) -> Iterator[str]:
     """Serve ``create_app(config)`` on 127.0.0.1 until the block ends; yields the base URL."""
+    with running_app(config) as (url, _):
+        yield url
+
+
+@contextmanager
+def running_app(config: ServeConfig) -> Iterator[tuple[str, Any]]:
+    """``running``, also yielding the app (``app.state.pool`` is its engine pool)."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -51,10 +59,19 @@ def running(config: ServeConfig) -> Iterator[str]:
         time.sleep(0.02)
     try:
         httpx.get(f"{url}/healthz").raise_for_status()
-        yield url
+        yield url, app
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def wait_until(condition: Any, what: str, limit: float = 120.0) -> None:
+    """Poll ``condition()`` until it is true (a state, never a duration, is what tests assert)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.005)
 
 
 _built: list[Path] = []

@@ -2,33 +2,33 @@
 
 Shape of the service, and why:
 
-* **The engine is CPU-bound Python.** Requests run in a small thread pool (``concurrency`` jobs at a
-  time); a bounded number more may wait, and beyond that the server answers 503 at once instead of
-  letting latency grow without limit. Every request has a time limit (504 when it is exceeded).
+* **The engine is CPU-bound Python** (~30-40 ms of one core for a 500-word check, GIL-bound). One
+  asyncio HTTP process parses, validates, checks limits and the cache; the engine runs in a pool of
+  worker processes (``pool.py``, one per core by default), each with the memory-mapped pack loaded
+  once, fed from one FIFO queue: every request waits in the same line, so no request waits behind a
+  longer queue than another's. A bounded number may wait; beyond that the server answers 503 at once
+  instead of letting latency grow without limit. Every request has a time limit (504 when it is
+  exceeded). A worker that dies fails only the job it had (500) and is replaced.
 * **Same text, same answer.** Editors re-check the same submission and the page asks again after a
   reload; finished answers are kept in a small LRU cache (bounded in bytes), keyed by the text and the
-  options, so a repeat costs a dictionary lookup.
+  options, so a repeat costs a dictionary lookup and never reaches a worker.
 * **Every error is JSON** of one shape, ``{"error": {"status", "code", "message", "details"}}``, with
   the conventional status code; a traceback never reaches a client.
 * **Bodies are bounded** (413 past ``max_bytes``) and, when the server listens beyond loopback, every
   ``/v1/`` call needs the API key (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``).
-* Responses are ``Report.to_dict()`` (the contract, defined once); the pydantic models in
-  ``models.py`` only describe it for the OpenAPI schema.
+* Responses are ``Report.to_dict()`` (the contract, defined once), serialised in the worker; the
+  HTTP process passes the bytes on. The pydantic models in ``models.py`` only describe it for the
+  OpenAPI schema.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import json
-import os
 import sqlite3
-import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -43,14 +43,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..render.html import segments, to_html
-from ..repair import repair, repair_text
+from ..render.html import to_html
 from ..report import Report
+from .errors import ApiError
 from .models import CheckIn, ErrorOut, Health, ReportIn, ReportOut, TextIn, TraceIn
+from .pool import EnginePool, default_workers
+from .worker import json_bytes as _json_bytes
 
-__all__ = ["CONFIG_ENV", "ApiError", "ServeConfig", "app_from_env", "create_app"]
+__all__ = ["ApiError", "ServeConfig", "create_app"]
 
-CONFIG_ENV = "UNSPIN_SERVE_CONFIG"  # how `unspin serve --workers N` hands its config to worker processes
 STATIC = Path(str(resources.files("unspin.serve") / "static"))
 
 
@@ -63,23 +64,9 @@ class ServeConfig:
     api_key: str | None = None  # required on /v1/ when set
     max_bytes: int = 1024 * 1024  # request body: ~170k words, ~20 s of engine time on one core
     timeout: float = 30.0  # seconds per request, queueing included
-    concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)  # engine jobs at once
-    queue: int = 64  # requests that may wait for a job slot; more get 503
+    workers: int = field(default_factory=default_workers)  # engine processes: texts analysed at once
+    queue: int = 64  # requests that may wait for a worker; more get 503
     cache_bytes: int = 64 * 1024 * 1024  # 0 disables the answer cache
-    trace_lock: bool = False  # one shared index connection behind a lock, not one per thread (for measuring)
-
-
-class ApiError(Exception):
-    """An error meant for the client: status, a stable machine code and a sentence for people."""
-
-    def __init__(self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-
-def _json_bytes(data: Any) -> bytes:
-    # "replace" keeps a stray surrogate inside an error detail from turning a 4xx into a 500.
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
 def _error_response(
@@ -181,48 +168,25 @@ class _Guard:
 
 
 class _Engine:
-    """Runs engine calls in a bounded pool with a time limit, and caches finished answers."""
+    """The worker pool behind the answer cache."""
 
-    def __init__(self, config: ServeConfig) -> None:
-        self.config = config
-        self.pool = ThreadPoolExecutor(max_workers=max(1, config.concurrency), thread_name_prefix="unspin-engine")
-        self.pending = 0
+    def __init__(self, config: ServeConfig, pool: EnginePool) -> None:
+        self.config, self.pool = config, pool
         self.cache: OrderedDict[bytes, bytes] = OrderedDict()
         self.cache_size = 0
 
-    async def run(self, fn: Callable[[], bytes]) -> bytes:
-        limit = max(1, self.config.concurrency) + self.config.queue
-        if self.pending >= limit:
-            raise ApiError(503, "busy", f"the server is busy ({self.pending} requests in progress); retry shortly")
-        self.pending += 1
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self.pool, fn)
-
-        def done(_: object) -> None:
-            self.pending -= 1  # only once the work really stopped: a timed-out job still holds its slot
-
-        fut.add_done_callback(done)
-        try:
-            return await asyncio.wait_for(asyncio.shield(fut), self.config.timeout)
-        except TimeoutError:
-            raise ApiError(
-                504,
-                "timeout",
-                f"the text took longer than the {self.config.timeout:g} s limit; send a shorter text "
-                "or use `unspin batch`",
-            ) from None
-
-    async def cached(self, key_parts: tuple[Any, ...], text: str, fn: Callable[[], bytes]) -> bytes:
+    async def cached(self, key_parts: tuple[Any, ...], job: dict[str, Any]) -> bytes:
+        """The answer to ``job`` (its ``text`` and options ``key_parts``), from the cache or a worker."""
         if self.config.cache_bytes <= 0:
-            return await self.run(fn)
+            return await self.pool.run(job, self.config.timeout)
         h = hashlib.sha256(repr(key_parts).encode())
-        h.update(text.encode("utf-8"))
+        h.update(job["text"].encode("utf-8"))
         key = h.digest()
         hit = self.cache.get(key)
         if hit is not None:
             self.cache.move_to_end(key)
             return hit
-        value = await self.run(fn)
+        value = await self.pool.run(job, self.config.timeout)
         if len(value) <= self.config.cache_bytes // 4:  # one huge answer must not flush the rest
             self.cache[key] = value
             self.cache_size += len(value)
@@ -233,59 +197,26 @@ class _Engine:
 
 
 def _load_pack(pack_dir: str | None) -> tuple[Any, str | None, str | None]:
-    """(pack, where, error): a server without a pack still repairs; check/restore then say why not."""
-    from ..decode.engine import prepare
+    """(pack, where, error): a server without a pack still repairs; check/restore then say why not.
+
+    Only to know here, at start-up, whether the pack loads (memory-mapped: milliseconds); the workers
+    load and prepare their own.
+    """
     from ..pack import LanguagePack, default_pack_path
 
     where = str(pack_dir or default_pack_path())
     try:
-        # prepare(): the once-per-process loads (and the precomputed channel table) now, at start-up,
-        # rather than in the first requests' latency.
-        return prepare(LanguagePack.load(pack_dir)), where, None
+        return LanguagePack.load(pack_dir), where, None
     except (OSError, ValueError, KeyError) as exc:
         return None, None, f"cannot load the language pack at {where}: {exc}"
 
 
-class _Tracer:
-    """The reference index, opened once at start-up and shared by the engine's threads.
+def _load_index(index_dir: str | None, pack: Any) -> tuple[int | None, str | None, str | None]:
+    """(documents, where, error): tracing is optional; a server without an index answers 503 on /v1/trace.
 
-    A ``TraceIndex`` is one SQLite connection, which must not be used by two threads at once. The
-    index is read-only while serving, so each engine thread opens its own connection (on first use)
-    instead of queueing behind one lock. Measured with bench/serve.py (``--trace-lock`` for the lock),
-    the two give the same throughput on 2 cores (tracing is mostly GIL-bound Python); per-thread
-    connections are kept because a slow query never holds up the other threads. The server treats
-    the index as fixed while it runs (answers are cached): restart it after ``unspin index add``.
+    The index is opened here once to check it and count its documents; each worker opens its own
+    connection (SQLite connections are not shared between processes).
     """
-
-    def __init__(self, index: Any, serialize: bool = False) -> None:
-        self.first, self.directory, self.pack = index, index.directory, index.pack
-        self.documents = len(index)
-        self.local = threading.local()
-        self.lock = threading.Lock() if serialize else None
-        self.opened: list[Any] = [index]
-
-    def __call__(self, fn: Callable[[Any], Any]) -> Any:
-        """Run ``fn(index)`` with an index this thread may use."""
-        if self.lock is not None:
-            with self.lock:
-                return fn(self.first)
-        index = getattr(self.local, "index", None)
-        if index is None:
-            from ..trace import open_index
-
-            index = self.local.index = open_index(self.directory, self.pack)
-            self.opened.append(index)
-        return fn(index)
-
-    def close(self) -> None:
-        for index in self.opened:
-            index.close()
-
-
-def _load_index(
-    index_dir: str | None, pack: Any, serialize: bool = False
-) -> tuple[_Tracer | None, str | None, str | None]:
-    """(tracer, where, error): tracing is optional; a server without an index answers 503 on /v1/trace."""
     if index_dir is None:
         return None, None, "no reference index is loaded; start the server with --index DIR"
     if pack is None:
@@ -293,18 +224,12 @@ def _load_index(
     from ..trace import IndexError_, open_index
 
     try:
-        return _Tracer(open_index(index_dir, pack), serialize), index_dir, None
+        with open_index(index_dir, pack) as index:
+            return len(index), index_dir, None
     except IndexError_ as exc:
         return None, None, f"cannot open the reference index: {exc}"
     except (OSError, sqlite3.Error) as exc:
         return None, None, f"cannot open the reference index at {index_dir}: {exc}"
-
-
-def _report_bytes(report: Report, text: str, with_segments: bool) -> bytes:
-    d = report.to_dict()
-    if with_segments:
-        d["segments"] = segments(report, text)
-    return _json_bytes(d)
 
 
 _REPORT = {200: {"model": ReportOut, "description": "The report (contract version 1)."}}
@@ -316,7 +241,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "Body too large"),
         (415, "Body is not JSON"),
         (422, "Invalid fields"),
-        (503, "Busy, or the needed pack/index is not loaded"),
+        (500, "The engine process analysing the text stopped unexpectedly (it is replaced)"),
+        (503, "Busy, the needed pack/index is not loaded, or no engine process could start"),
         (504, "Time limit exceeded"),
     ]
 }
@@ -332,19 +258,26 @@ _PAGE_HEADERS = {
 
 
 def create_app(config: ServeConfig | None = None) -> FastAPI:
-    """The app: loads the pack (and index) once, here, so every request shares them."""
+    """The app. The pack and index are checked here (for /healthz and the CLI's start-up errors);
+    the engine processes, which load their own, start with the app (its lifespan) and stop with it."""
     config = config or ServeConfig()
     pack, pack_where, pack_error = _load_pack(config.pack_dir)
-    tracer, index_where, index_error = _load_index(config.index_dir, pack, config.trace_lock)
-    engine = _Engine(config)
+    documents, index_where, index_error = _load_index(config.index_dir, pack)
+    del pack  # the workers load their own
+    pool = EnginePool(
+        config.workers,
+        config.queue,
+        {"pack_dir": config.pack_dir, "load_pack": pack_error is None, "index_dir": index_where},
+    )
+    engine = _Engine(config, pool)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        # Jobs still running (past their time limit) finish before their connections are closed.
-        await asyncio.to_thread(engine.pool.shutdown, wait=True, cancel_futures=True)
-        if tracer is not None:
-            tracer.close()
+        await pool.start()  # before the first request is accepted, as the pack used to be loaded
+        try:
+            yield
+        finally:
+            await pool.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -385,10 +318,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     async def _internal(_: Request, exc: Exception) -> Response:
         return _error_response(500, "internal_error", f"internal error ({type(exc).__name__}); please report it")
 
-    def need_pack() -> Any:
-        if pack is None:
+    def need_pack() -> None:
+        if pack_error is not None:
             raise ApiError(503, "no_pack", f"{pack_error}; start the server with --pack DIR or set UNSPIN_PACK")
-        return pack
 
     def report_response(body: bytes) -> Response:
         return Response(body, media_type="application/json")
@@ -403,41 +335,31 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             "pack_error": pack_error,
             "index": index_where,
             "index_error": index_error if config.index_dir else None,
-            "index_documents": tracer.documents if tracer else None,
+            "index_documents": documents,
+            "workers": pool.ready,
+            "workers_error": pool.start_error,
         }
 
     @app.post("/v1/repair", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
     async def repair_endpoint(body: TextIn) -> Response:
         """Undo web-extraction damage (entities, mojibake, template tokens, invisible characters)."""
-        text = body.text
-        out = await engine.cached(
-            ("repair", body.segments), text, lambda: _report_bytes(repair(text), text, body.segments)
-        )
-        return report_response(out)
+        job = {"op": "repair", "text": body.text, "segments": body.segments}
+        return report_response(await engine.cached(("repair", body.segments), job))
 
     @app.post("/v1/check", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
     async def check_endpoint(body: CheckIn) -> Response:
         """Verdict, score, flagged spans with their likely originals, and the restored text."""
-        from ..decode import check
-
-        p, text = need_pack(), body.text
-        out = await engine.cached(
-            ("check", body.threshold, body.fast, body.segments),
-            text,
-            lambda: _report_bytes(check(text, p, threshold=body.threshold, fast=body.fast), text, body.segments),
-        )
-        return report_response(out)
+        need_pack()
+        job = {"op": "check", "text": body.text, "segments": body.segments}
+        job.update(threshold=body.threshold, fast=body.fast)
+        return report_response(await engine.cached(("check", body.threshold, body.fast, body.segments), job))
 
     @app.post("/v1/restore", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
     async def restore_endpoint(body: TextIn) -> Response:
         """The likely original wording in `restored` (the full report, so a client can show why)."""
-        from ..decode import check
-
-        p, text = need_pack(), body.text
-        out = await engine.cached(
-            ("check", None, False, body.segments), text, lambda: _report_bytes(check(text, p), text, body.segments)
-        )
-        return report_response(out)
+        need_pack()
+        job = {"op": "check", "text": body.text, "threshold": None, "fast": False, "segments": body.segments}
+        return report_response(await engine.cached(("check", None, False, body.segments), job))
 
     @app.post("/v1/trace", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
     async def trace_endpoint(body: TraceIn) -> Response:
@@ -446,28 +368,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         With `"check": true` the report also has what `/v1/check` gives (verdict, spans, restored), so a
         client gets the flagged spans and the traced source of one text in one call.
         """
-        from ..trace import IndexError_, attach_trace
-
-        if tracer is None:
+        if index_where is None:
             raise ApiError(503, "no_index", index_error or "no reference index is loaded")
-        text, top = body.text, body.top
-
-        def work() -> bytes:
-            if body.check:
-                from ..decode import check
-
-                report = check(text, tracer.pack)
-            else:
-                repaired, repairs = repair_text(text)
-                report = Report(repaired=repaired, repairs=repairs)
-            try:
-                tracer(lambda index: attach_trace(report, index, top))
-            except (IndexError_, sqlite3.Error) as exc:  # the index went away or broke under the server
-                raise ApiError(503, "index_unavailable", f"the reference index cannot be read: {exc}") from None
-            return _report_bytes(report, text, body.segments)
-
-        out = await engine.cached(("trace", top, body.check, body.segments), text, work)
-        return report_response(out)
+        job = {"op": "trace", "text": body.text, "top": body.top, "check": body.check, "segments": body.segments}
+        return report_response(await engine.cached(("trace", body.top, body.check, body.segments), job))
 
     @app.post(
         "/v1/render/html",
@@ -504,14 +408,6 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(_Guard, max_bytes=config.max_bytes, api_key=config.api_key)
     app.state.config = config
-    app.state.tracer = tracer
+    app.state.pool = pool
     app.state.health = {"pack": pack_where, "pack_error": pack_error, "index": index_where, "index_error": index_error}
     return app
-
-
-def app_from_env() -> FastAPI:
-    """The app of one worker process (uvicorn's factory), built from the config the CLI put in the environment.
-
-    Each worker loads the pack itself; the pack is memory-mapped, so workers share its pages.
-    """
-    return create_app(ServeConfig(**json.loads(os.environ[CONFIG_ENV])))

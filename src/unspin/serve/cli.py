@@ -6,9 +6,7 @@ Listening beyond loopback exposes a CPU-heavy service to a network, so it needs 
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
-import json
 import os
 import sys
 from pathlib import Path
@@ -57,31 +55,18 @@ def _fail(message: str) -> None:
     help="Seconds a request may take, waiting included.",
 )
 @click.option(
-    "--concurrency",
+    "--workers",
     type=click.IntRange(1),
-    default=os.cpu_count() or 1,
-    show_default=True,
-    help="Texts analysed at once.",
+    default=None,
+    help="Engine processes, i.e. texts analysed at once (default: one per core). Each maps the same pack.",
 )
+@click.option("--concurrency", type=click.IntRange(1), default=None, hidden=True, help="Old name of --workers.")
 @click.option(
     "--queue",
     type=click.IntRange(0),
     default=64,
     show_default=True,
-    help="Requests that may wait for a slot; more are refused with 503.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="Server processes (each loads the memory-mapped pack; use up to the number of cores).",
-)
-@click.option(
-    "--trace-lock",
-    is_flag=True,
-    hidden=True,
-    help="Trace through one index connection behind a lock, not one per thread (bench/serve.py compares them).",
+    help="Requests that may wait for an engine process; more are refused with 503.",
 )
 def serve(
     host: str,
@@ -91,10 +76,9 @@ def serve(
     api_key_file: str | None,
     max_bytes: int,
     timeout: float,
-    concurrency: int,
+    workers: int | None,
+    concurrency: int | None,
     queue: int,
-    workers: int,
-    trace_lock: bool,
 ) -> None:
     """Serve the HTTP API (/v1/check, /v1/restore, /v1/repair, /v1/trace, /docs) and the web page (/).
 
@@ -103,7 +87,8 @@ def serve(
     """
     import uvicorn
 
-    from .app import CONFIG_ENV, ServeConfig, create_app  # here, so that `unspin repair` never imports FastAPI
+    from .app import ServeConfig, create_app  # here, so that `unspin repair` never imports FastAPI
+    from .pool import default_workers
 
     api_key = Path(api_key_file).read_text(encoding="utf-8").strip() if api_key_file else None
     api_key = api_key or os.environ.get("UNSPIN_API_KEY") or None
@@ -113,15 +98,16 @@ def serve(
         _fail(f"{pack_dir}: no such language pack directory")
     if index_dir is not None and not Path(index_dir).is_dir():
         _fail(f"{index_dir}: no such index directory")
+    if workers is not None and concurrency is not None and workers != concurrency:
+        _fail("--concurrency is the old name of --workers (engine processes); give one of them")
     config = ServeConfig(
         pack_dir=pack_dir,
         index_dir=index_dir,
         api_key=api_key,
         max_bytes=max_bytes,
         timeout=timeout,
-        concurrency=concurrency,
+        workers=workers or concurrency or default_workers(),
         queue=queue,
-        trace_lock=trace_lock,
     )
     app = create_app(config)
     health = app.state.health
@@ -129,17 +115,10 @@ def serve(
         click.echo(f"unspin: warning: {health['pack_error']}; only /v1/repair works", err=True)
     if index_dir is not None and health["index"] is None:
         _fail(health["index_error"])
-    click.echo(f"unspin: serving on http://{host}:{port}/ (API docs at /docs)", err=True)
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-        return
-    os.environ[CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
-    uvicorn.run(
-        "unspin.serve.app:app_from_env",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
+    click.echo(
+        f"unspin: serving on http://{host}:{port}/ (API docs at /docs), {config.workers} engine process"
+        + ("es" if config.workers > 1 else ""),
+        err=True,
     )
+    # One HTTP process: the engine processes are its pool (serve/pool.py), started with the app.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

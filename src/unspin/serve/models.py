@@ -131,3 +131,7 @@ class Health(BaseModel):
     index: str | None = Field(description="Loaded reference index, or null (trace then answers 503).")
     index_error: str | None = Field(None, description="Why the index given at start-up could not be opened.")
     index_documents: int | None = Field(None, description="References in the loaded index.")
+    workers: int = Field(0, description="Engine processes running and taking texts.")
+    workers_error: str | None = Field(
+        None, description="Why the last engine process failed to start (until one starts)."
+    )
