@@ -132,7 +132,7 @@ class EnginePool:
             job = self.waiting.popleft()
             if not job.future.done():
                 job.future.set_exception(ApiError(503, "unavailable", "the server is shutting down"))
-        for w in self.workers:
+        for w in list(self.workers):
             if w.writer is not None:
                 w.writer.close()  # end of input: the worker exits after the job in hand
         loop = asyncio.get_running_loop()
@@ -145,7 +145,7 @@ class EnginePool:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for w in self.workers:
+        for w in list(self.workers):
             w.kill()
             await asyncio.to_thread(w.proc.wait)
 

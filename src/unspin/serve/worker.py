@@ -3,8 +3,9 @@
 The HTTP process (``pool.py``) starts one per core. A worker loads the memory-mapped language pack
 once (``prepare()``: the channel table, lemminflect's tables, the vector index), opens its own
 connection to the reference index when there is one, says ``ready``, then answers jobs one at a time:
-each job is a text and its options, each answer the finished report as JSON bytes (what the HTTP
-process caches and sends unchanged), or an error for the client (status, code, message).
+each job is a text and its options (or a report to render as HTML), each answer the finished report
+as JSON bytes (what the HTTP process caches and sends unchanged) or the HTML page, or an error for
+the client (status, code, message).
 
 Frames on stdin/stdout: a 4-byte big-endian length, then a pickle. stdout is kept for frames only
 (file descriptor 1 is pointed at stderr, so a stray ``print`` cannot corrupt the stream). SIGINT is
@@ -87,7 +88,9 @@ class Engine:
     def run(self, job: dict[str, Any]) -> bytes:
         from ..render.html import segments
 
-        op, text = job["op"], job["text"]
+        op, text = job["op"], job.get("text", "")
+        if op == "render":
+            return self._render(job["report"], job["decisions"])
         if op == "repair":
             from ..repair import repair
 
@@ -104,6 +107,17 @@ class Engine:
         if job.get("segments"):
             d["segments"] = segments(report, text)
         return json_bytes(d)
+
+    @staticmethod
+    def _render(data: dict[str, Any], decisions: list[str | None]) -> bytes:
+        from ..render.html import to_html
+        from ..report import Report
+
+        try:
+            page = to_html(Report.from_dict(data), decisions)
+        except (TypeError, ValueError) as exc:
+            raise JobError(422, "invalid_request", f"not a renderable report: {exc}") from None
+        return page.encode("utf-8", "replace")
 
     def _need_pack(self) -> Any:
         if self.pack is None:  # the HTTP process checks first; this is only a second line
