@@ -33,7 +33,7 @@ FUNCTION_WORDS = frozenset(
     up down off about above below between through during before after until while because 's n't""".split()
 )
 
-RHO = 0.12  # prior share of eligible words a spinner swaps (spun pages here: 10–40 %)
+RHO = 0.12  # the reference swap prior: the measuring pass's (engine.check); the reporting pass's varies
 RHO_CAPITALISED = 0.03  # names and titles are mostly left alone, but "Overseas Ministry" happens
 ALPHA = 0.25
 SIMILARITY_WEIGHT = 3.0  # log10 cost per unit of cosine similarity below the floor

@@ -135,11 +135,6 @@ def decode_plan(pack, plan: SentencePlan | None, rho: float = RHO) -> list[Decis
     return decode_sentence(pack.lm.model, plan.forms, cands, keep)
 
 
-def _decode_sentence(pack, sent: list[Token], ok: list[bool] | None = None, rho: float = RHO) -> list[Decision]:
-    """The decisions for one sentence at swap rate ``rho``."""
-    return decode_plan(pack, plan_sentence(pack, sent, ok), rho)
-
-
 def check(text: str, pack=None, threshold: float | None = None, fast: bool = False) -> Report:
     """The full report for ``text``: verdict, score, spans with originals, restored text."""
     pack = get_pack(pack)
