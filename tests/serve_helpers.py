@@ -30,6 +30,15 @@ from .conftest import REPO
 FIXTURE = REPO / "tests" / "fixtures" / "news-small.txt"
 
 
+def assert_error(r: httpx.Response, status: int, code: str) -> dict:
+    """The response is the server's one error shape, with this status and code; returns the error."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    err = r.json()["error"]
+    assert err["status"] == status and err["code"] == code and err["message"]
+    return err
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -19,7 +19,16 @@ from unspin.serve.app import ServeConfig
 from unspin.serve.cli import is_loopback
 
 from .conftest import EXAMPLE
-from .serve_helpers import SPUN, build_index, free_port, running, running_app, serve_pack_dir, wait_until
+from .serve_helpers import (
+    SPUN,
+    assert_error,
+    build_index,
+    free_port,
+    running,
+    running_app,
+    serve_pack_dir,
+    wait_until,
+)
 
 TEXT = EXAMPLE.read_text(encoding="utf-8")
 
@@ -32,14 +41,6 @@ def url() -> Iterator[str]:
 
 def post(url: str, path: str, body: object, **kw: object) -> httpx.Response:
     return httpx.post(f"{url}{path}", json=body, timeout=120, **kw)  # type: ignore[arg-type]
-
-
-def assert_error(r: httpx.Response, status: int, code: str) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json")
-    err = r.json()["error"]
-    assert err["status"] == status and err["code"] == code and err["message"]
-    return err
 
 
 def test_health_says_what_is_loaded(url: str) -> None:

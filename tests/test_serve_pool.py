@@ -23,7 +23,7 @@ from unspin.serve.errors import ApiError
 from unspin.serve.pool import EnginePool
 
 from .conftest import EXAMPLE
-from .serve_helpers import running_app, serve_pack_dir, wait_until
+from .serve_helpers import assert_error, running_app, serve_pack_dir, wait_until
 
 TEXT = EXAMPLE.read_text(encoding="utf-8")
 LONG = " ".join([TEXT] * 60)  # seconds of engine time: long enough to be caught mid-job
@@ -31,14 +31,6 @@ LONG = " ".join([TEXT] * 60)  # seconds of engine time: long enough to be caught
 
 def post(url: str, body: object) -> httpx.Response:
     return httpx.post(f"{url}/v1/check", json=body, timeout=120)
-
-
-def assert_error(r: httpx.Response, status: int, code: str) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json")
-    err = r.json()["error"]
-    assert err["status"] == status and err["code"] == code and err["message"]
-    return err
 
 
 class Call:
