@@ -12,7 +12,7 @@ from functools import lru_cache
 from ..repair import input_span, repair_text
 from ..report import Report, Span
 from ..tokens import WORD, Token, lm_form, sentence_tokens
-from . import detect
+from . import decoder, detect
 from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose_spans, swap_prior
 from .decoder import PRESELECT_MARGIN, Decision, attested, decode_sentence, gated, preselect_spans
 
@@ -103,9 +103,9 @@ def plan_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> Sent
     order = pack.lm.order
     if ok is None:
         ok = eligible_flags(pack, [sent])[0]
-    # The n-gram gate first: spans it passes over need no candidates, so none are looked up.
-    lengths = attested(model, forms)
-    skip = lambda i, j: gated(lengths, i, j, order)  # noqa: E731
+    # The n-gram gate (when on) first: spans it passes over need no candidates, so none are looked up.
+    lengths = attested(model, forms) if decoder.GATE else []
+    skip = (lambda i, j: gated(lengths, i, j, order)) if decoder.GATE else None
     slack = math.log10(DOC_RHO_MAX / RHO) if DOC_RHO_MAX > RHO else 0.0
     spans = propose_spans(pack, sent, skip=skip, ok=ok)
     scored = preselect_spans(model, forms, spans, order, lengths, slack, pack.lm.batch)
