@@ -32,6 +32,7 @@ import argparse
 import math
 import random
 import re
+import statistics
 import sys
 import time
 import zlib
@@ -269,6 +270,29 @@ def thesaurus_recall(pack: LanguagePack) -> dict:
     }
 
 
+def substitutes_recall(pack: LanguagePack) -> dict:
+    """For single-word phrase pairs: are spun word and original among each other's substitutes (the
+    corpus puts them in the same slots)? The channel rewards originals that are."""
+    subs = pack.substitutes
+    if subs is None:
+        return {"single_word_pairs": 0, "note": "this pack has no substitutes"}
+    n = hit = 0
+    sims = []
+    for rec in load_jsonl(DEV / "phrase-pairs.jsonl"):
+        s, o = term_key(rec["spun"]), term_key(rec["original"])
+        if " " in s or " " in o:
+            continue
+        n += 1
+        sim = subs.similarity(s, o)
+        hit += sim > 0
+        sims.append(sim)
+    return {
+        "single_word_pairs": n,
+        "original_among_substitutes": round(hit / max(1, n), 4),
+        "median_similarity": round(statistics.median(sims), 4) if sims else None,
+    }
+
+
 def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
     lm = pack.lm
     order = lm.order
@@ -430,6 +454,7 @@ def main() -> None:
         },
         "collocation": coll,
         "thesaurus_recall": thesaurus_recall(pack),
+        "substitutes_recall": substitutes_recall(pack),
         "speed": spd,
         "load_seconds": round(load_s, 4),
         "resident_memory_mb": {

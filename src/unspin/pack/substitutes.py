@@ -8,9 +8,9 @@ by the words just before and just after it, and by the pair of the two, weighted
 mutual information (with the context distribution smoothed, exponent 0.75); the cosine of two such
 descriptions is their substitutability. For each word the pack keeps its nearest ``K`` words.
 
-Measured on the real spun pages (bench/pack.py, ``substitutes``): a spinner's original is among the
-spun word's substitutes far more often than the wrong originals the language model alone would pick,
-which is what the channel uses it for (`unspin.decode.channel`).
+Measured on the real spun pages (bench/pack.py, ``substitutes_recall``): for most of their single-word
+swaps the original is among the spun word's substitutes, which is far more often than for the wrong
+originals the language model alone picks; the channel (`unspin.decode.channel`) rewards it.
 
 On disk: a string table of the described words and, per word, the row numbers (uint16) of its
 nearest words and their similarities (uint8, x255), best first.
