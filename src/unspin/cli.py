@@ -67,10 +67,10 @@ def repair_cmd(source: str, as_json: bool, color: bool | None) -> None:
 
 
 def _pack(path: str | None):
-    from .pack import LanguagePack
+    from .pack import load
 
     try:
-        return LanguagePack.load(path)
+        return load(path)
     except (FileNotFoundError, ValueError, OSError) as exc:
         _fail(f"cannot load the language pack: {exc}")
 

@@ -72,9 +72,9 @@ _WORKER_INDEX = None
 def _init_worker(pack_dir: str | None, index_dir: str | None = None) -> None:
     """Load the pack once per worker (memory-mapped) and open the trace index, each its own connection."""
     global _WORKER_PACK, _WORKER_INDEX
-    from ..pack import LanguagePack
+    from ..pack import load
 
-    _WORKER_PACK = LanguagePack.load(pack_dir)
+    _WORKER_PACK = load(pack_dir)
     if index_dir is not None:
         from ..trace import open_index
 

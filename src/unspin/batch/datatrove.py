@@ -48,10 +48,10 @@ class UnspinFilter(BaseFilter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         from ..decode import check
-        from ..decode.engine import _load_pack
+        from ..pack import load
 
         if self._pack is None:
-            self._pack = _load_pack(self.pack_dir)
+            self._pack = load(self.pack_dir)
         report = check(doc.text or "", self._pack, threshold=self.threshold, fast=self.fast)
         doc.metadata["unspin_score"] = report.score
         doc.metadata["unspin_spun"] = bool(report.spun)

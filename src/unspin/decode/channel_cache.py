@@ -91,9 +91,9 @@ _WORKER_PACK = None
 
 def _init(pack_dir: str) -> None:
     global _WORKER_PACK
-    from ..pack import LanguagePack
+    from ..pack import load
 
-    _WORKER_PACK = LanguagePack.load(pack_dir)
+    _WORKER_PACK = load(pack_dir)
 
 
 def _compute(words: list[str]) -> list[tuple[str, list]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from ..repair import input_span, repair_text
 from ..report import Report, Span
@@ -30,16 +29,11 @@ DOC_RHO_WIDTH = 0.05
 RATE_BASE, RATE_SCALE = 0.1, 2.0  # defaults until bench/calibrate.py has fitted them (data/calibration.json)
 
 
-@lru_cache(maxsize=4)
-def _load_pack(path: str | None):
-    from ..pack import LanguagePack
-
-    return LanguagePack.load(path)
-
-
 def get_pack(pack=None):
-    """The given pack, or the default one (loaded once per process)."""
-    return pack if pack is not None else _load_pack(None)
+    """The given pack, or the default one (loaded once per process by `unspin.pack.load`)."""
+    from ..pack import load
+
+    return pack if pack is not None else load(None)
 
 
 def prepare(pack=None):

@@ -10,8 +10,11 @@ in ``src/unspin/data/pack-en``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .lm import NgramModel
@@ -21,7 +24,7 @@ from .thesaurus import Thesaurus
 from .vectors import Vectors
 from .vocab import Vocabulary
 
-__all__ = ["LanguagePack", "default_pack_path"]
+__all__ = ["LanguagePack", "default_pack_path", "load", "pack_identity"]
 
 
 def default_pack_path() -> Path:
@@ -30,6 +33,15 @@ def default_pack_path() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parent.parent / "data" / "pack-en"
+
+
+def pack_identity(manifest: dict) -> str:
+    """A pack's identity: a hash of its name and its files' SHA-256 (the manifest's file table), so two
+    packs with the same content have the same identity wherever they lie, and a rebuilt or edited
+    pack has another. Indexes, batch runs and caches record it and refuse a pack that is not theirs."""
+    files = {name: entry["sha256"] for name, entry in sorted(manifest.get("files", {}).items())}
+    blob = json.dumps({"name": manifest.get("name"), "format": manifest.get("format"), "files": files}, sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,19 @@ class LanguagePack:
     vectors: Vectors
     #: Distributional substitutes (None in packs built before they existed).
     substitutes: Substitutes | None = None
+    #: Per-pack memos (channel originals, unigram costs, vector index ...): they hang on the pack, so
+    #: one process can use two packs without one answering for the other.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def identity(self) -> str:
+        """See `pack_identity`."""
+        return pack_identity(self.manifest)
+
+    @property
+    def label(self) -> str:
+        """``name@identity``: what indexes and batch runs record and what `unspin pack info` shows."""
+        return f"{self.manifest.get('name', self.path.name)}@{self.identity}"
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> LanguagePack:
@@ -59,3 +84,14 @@ class LanguagePack:
             vectors=Vectors(p / "vectors"),
             substitutes=Substitutes(p / "substitutes") if (p / "substitutes").is_dir() else None,
         )
+
+
+def load(path: Path | str | None = None) -> LanguagePack:
+    """The one way to get a pack: loaded once per process and folder (memory-mapped: milliseconds)."""
+    p = Path(path) if path is not None else default_pack_path()
+    return _load_resolved(str(p.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load_resolved(path: str) -> LanguagePack:
+    return LanguagePack.load(path)

@@ -89,7 +89,7 @@ def add_substitutes_cmd(corpus: tuple[Path, ...], pack_dir: Path, work: Path | N
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
 def info_cmd(path: Path | None, as_json: bool) -> None:
     """Describe a pack (default: $UNSPIN_PACK or the pack shipped with unspin)."""
-    from . import default_pack_path
+    from . import default_pack_path, pack_identity
     from .manifest import read_manifest
 
     p = path or default_pack_path()
@@ -98,11 +98,12 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
     if as_json:
-        click.echo(json.dumps(m, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**m, "identity": pack_identity(m)}, indent=2, ensure_ascii=False))
         return
     lm, c, v, t, w = m["lm"], m["corpus"], m["vocab"], m["thesaurus"], m["vectors"]
     rows = [
         ("pack", f"{m['name']} (format {m['format']}, unspin {m.get('unspin_version', '?')}, {m['created']})"),
+        ("identity", pack_identity(m)),
         ("path", str(p)),
         ("size", f"{m['bytes'] / 1e6:.1f} MB in {len(m['files'])} files"),
         ("corpus", f"{c['documents']:,} documents, {c['words']:,} words; held out: {c['held_out']}"),
@@ -137,10 +138,10 @@ def warm_cmd(pack_dir: Path | None, workers: int | None) -> None:
     documents, and each batch worker pays that warm-up again. Once per pack and machine (~1.5 min on 2 cores).
     """
     from ..decode.channel_cache import warm
-    from . import LanguagePack
+    from . import load
 
     try:
-        lp = LanguagePack.load(pack_dir)
+        lp = load(pack_dir)
     except (FileNotFoundError, ValueError, OSError) as exc:
         _fail(f"cannot load the language pack: {exc}")
     click.echo(json.dumps(warm(lp, workers), indent=1))

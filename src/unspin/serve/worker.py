@@ -77,9 +77,9 @@ class Engine:
         self.index: Any = None
         if load_pack:
             from ..decode.engine import prepare
-            from ..pack import LanguagePack
+            from ..pack import load
 
-            self.pack = prepare(LanguagePack.load(pack_dir))
+            self.pack = prepare(load(pack_dir))
         if index_dir is not None and self.pack is not None:
             from ..trace import open_index
 

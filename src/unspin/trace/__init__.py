@@ -84,9 +84,9 @@ _WORKER_VOCAB = None
 
 def _init_worker(pack_path: str) -> None:
     global _WORKER_VOCAB
-    from ..pack import LanguagePack
+    from ..pack import load
 
-    _WORKER_VOCAB = LanguagePack.load(pack_path).vocab
+    _WORKER_VOCAB = load(pack_path).vocab
 
 
 def _fingerprints(texts: list[str]) -> list[Fingerprint]:

@@ -26,11 +26,11 @@ def _fail(message: str) -> None:
 
 
 def _open(index_dir: str, pack_dir: str | None, create: bool = False):
-    from ..decode.engine import _load_pack
+    from ..pack import load
     from . import IndexError_, open_index
 
     try:
-        pack = _load_pack(pack_dir)
+        pack = load(pack_dir)
     except (FileNotFoundError, ValueError, OSError) as exc:
         _fail(f"cannot load the language pack: {exc}")
     try:

@@ -108,8 +108,7 @@ class Candidate:
 
 
 def _pack_name(pack) -> str:
-    m = pack.manifest
-    return f"{m.get('name', pack.path.name)}@{m.get('version', '?')}"
+    return pack.label
 
 
 class TraceIndex:
