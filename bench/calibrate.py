@@ -26,30 +26,12 @@ from engine import eval_docs
 from spinner import spin, table_for
 from unspin.decode import check
 from unspin.decode.detect import SCREEN_FEATURES
+from unspin.learn.logistic import fit_logistic
 from unspin.pack import LanguagePack
 
 TARGET_FPR = 0.005
 RATES = (0.15, 0.25, 0.4, 0.6)  # spinner rates of the spun copies (real spun pages swap about half their words)
 OUT = REPO / "src" / "unspin" / "data" / "calibration.json"
-
-
-def fit_logistic(xs: np.ndarray, ys: np.ndarray, iters: int = 100) -> tuple[np.ndarray, float]:
-    """Logistic regression by Newton steps, weights kept non-negative (the score must be monotone in
-    every piece of evidence) and a small ridge so separable data still gives finite weights."""
-    n, k = xs.shape
-    x = np.hstack([xs, np.ones((n, 1))])
-    w = np.zeros(k + 1)
-    ridge = np.diag([1e-2] * k + [1e-6])
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60, 60)))
-        grad = x.T @ (p - ys) + ridge @ w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge
-        step = np.linalg.solve(hess, grad)
-        w = w - step
-        w[:k] = np.maximum(w[:k], 0.0)
-        if np.abs(step).sum() < 1e-9:
-            break
-    return w[:k], float(w[k])
 
 
 def recall_at_target(neg: np.ndarray, pos: np.ndarray) -> float:
@@ -75,7 +57,7 @@ def fit_operating_point(neg: np.ndarray, pos: np.ndarray, rng: np.random.Generat
         if r > best:
             best, best_w = r, d
     proj = np.concatenate([neg @ best_w, pos @ best_w])[:, None]
-    a, b = fit_logistic(proj, np.array([0] * len(neg) + [1] * len(pos)))
+    a, b = fit_logistic(proj, np.array([0] * len(neg) + [1] * len(pos)), nonneg=True)
     return best_w * a[0], b
 
 

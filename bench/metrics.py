@@ -1,4 +1,4 @@
-"""Metric definitions shared by the bench scripts (DESIGN.md §5).
+"""Metric definitions shared by the bench scripts.
 
 - Substitution detection: spun sentences are aligned with source sentences; spun words inside
   replaced blocks of the word-level alignment are the gold substitutions; precision / recall / F1 of
@@ -15,35 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from unspin.tokens import NUMBER, WORD, sentences, tokenize
-
-
-def words(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[str, int, int]]:
-    """(normalised word, start, end) for the words and numbers of ``text[lo:hi]``."""
-    return [
-        (t.text.lower().replace("’", "'"), t.start, t.end) for t in tokenize(text, lo, hi) if t.kind in (WORD, NUMBER)
-    ]
-
-
-def align_sentences(spun: str, src: str, min_ratio: float = 0.35) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Each spun sentence paired with its best source sentence by word overlap (excerpts may differ)."""
-    src_sents = [(s, e, [w for w, _, _ in words(src, s, e)]) for s, e in sentences(src)]
-    out = []
-    for a, b in sentences(spun):
-        sw = [w for w, _, _ in words(spun, a, b)]
-        if len(sw) < 4:
-            continue
-        best, best_r = None, 0.0
-        for sa, sb, tw in src_sents:
-            sm = SequenceMatcher(None, sw, tw, autojunk=False)
-            if sm.real_quick_ratio() <= best_r or sm.quick_ratio() <= best_r:
-                continue
-            r = sm.ratio()
-            if r > best_r:
-                best, best_r = (sa, sb), r
-        if best is not None and best_r >= min_ratio:
-            out.append(((a, b), best))
-    return out
+from unspin.learn.pairs import align_sentences, words  # one alignment for learning and measuring
 
 
 def word_errors(hyp: list[str], ref: list[str]) -> int:

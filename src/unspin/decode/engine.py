@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from ..repair import input_span, repair_text
 from ..report import Report, Span
 from ..tokens import WORD, Token, lm_form, sentence_tokens
-from . import decoder, detect
+from . import decoder, detect, learned, scorer
 from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose_spans, swap_prior
 from .decoder import PRESELECT_MARGIN, Decision, attested, decode_sentence, gated, preselect_spans
 
@@ -101,7 +101,7 @@ def plan_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> Sent
     lengths = attested(model, forms) if decoder.GATE else []
     skip = (lambda i, j: gated(lengths, i, j, order)) if decoder.GATE else None
     slack = math.log10(DOC_RHO_MAX / RHO) if DOC_RHO_MAX > RHO else 0.0
-    spans = propose_spans(pack, sent, skip=skip, ok=ok)
+    spans = learned.adjust_spans(pack, sent, forms, propose_spans(pack, sent, skip=skip, ok=ok), ok)
     scored = preselect_spans(model, forms, spans, order, lengths, slack, pack.lm.batch)
     if not scored:
         return None
@@ -129,8 +129,15 @@ def decode_plan(pack, plan: SentencePlan | None, rho: float = RHO) -> list[Decis
     return decode_sentence(pack.lm.model, plan.forms, cands, keep)
 
 
-def check(text: str, pack=None, threshold: float | None = None, fast: bool = False) -> Report:
-    """The full report for ``text``: verdict, score, spans with originals, restored text."""
+def check(
+    text: str, pack=None, threshold: float | None = None, fast: bool = False, explain: list | None = None
+) -> Report:
+    """The full report for ``text``: verdict, score, spans with originals, restored text.
+
+    ``explain``: a list that receives, for every substitution of the reporting pass (reported or
+    not), ``(features, start, end, original)`` (`scorer.features`; offsets into ``text``): what the
+    span scorer is fitted on.
+    """
     pack = get_pack(pack)
     repaired, repairs = repair_text(text)
     report = Report(repaired=repaired, repairs=repairs)
@@ -166,7 +173,10 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
         # Pass 2 reports: the prior the document's own evidence calls for (see `document_rho`).
         rho = document_rho(score, cal.threshold, measured_rate)
         reported = measured if rho == RHO else [decode_plan(pack, plan, rho) for plan in plans]
-        spans, restored = _spans(text, repaired, repairs, sentences, reported, span_min_gain(score, cal.threshold))
+        context = SpanContext(learned.table_for(pack), spun_weight(score, cal.threshold), measured_rate, explain)
+        spans, restored = _spans(
+            text, repaired, repairs, sentences, reported, span_min_gain(score, cal.threshold), context
+        )
         report.spans, report.restored = spans, restored
         report.stats["flagged_words"] = sum(len(s.text.split()) for s in spans)
         report.stats["evidence"] = round(evidence, 4)
@@ -226,6 +236,16 @@ def _evidence(repaired: str, sentences: list[list[Token]], decisions: list[list[
     return 100.0 * sum(best_gain.values()) / max(n_words, 1)
 
 
+@dataclass(frozen=True)
+class SpanContext:
+    """What the span scorer needs beyond each decision: the learned table and the document's evidence."""
+
+    table: object
+    spun_weight: float
+    measured_rate: float
+    explain: list | None = None
+
+
 def _spans(
     text: str,
     repaired: str,
@@ -233,24 +253,42 @@ def _spans(
     sentences: list[list[Token]],
     decisions: list[list[Decision]],
     min_gain: float = SPAN_MIN_GAIN,
+    context: SpanContext | None = None,
 ) -> tuple[list[Span], str]:
-    """The report's spans (offsets into ``text``) and the restored text, from the reporting pass."""
+    """The report's spans (offsets into ``text``) and the restored text, from the reporting pass.
+
+    With the span scorer (`scorer.scorer`), a span is reported when P(swap) reaches its ``span_p``,
+    with that probability as its confidence, and its original is stated when P(right original) reaches
+    ``scorer.ORIGINAL_P``; without it, by the decoder's log-odds (``min_gain``, ``ORIGINAL_MIN_GAIN``).
+    """
+    model = scorer.scorer() if context is not None else None
     spans: list[Span] = []
     pieces: list[str] = []
     pos = 0
     for sent, ds in zip(sentences, decisions, strict=True):
         for d in ds:
-            if d.gain < min_gain:
-                continue
             first, last = sent[d.cand.start], sent[d.cand.end - 1]
+            if model is not None or (context is not None and context.explain is not None):
+                x = scorer.features(
+                    context.table, " ".join(lm_form(t.text) for t in sent[d.cand.start : d.cand.end]),
+                    " ".join(d.cand.words), d.gain, d.original_gain, context.spun_weight, context.measured_rate,
+                    first.text[:1].isupper() and d.cand.start > 0, d.cand.log_channel,
+                )  # fmt: skip
+                if context.explain is not None:
+                    context.explain.append((x, *input_span(repairs, first.start, last.end), " ".join(d.cand.words)))
+            if model is not None:
+                confidence = model.p_swap(x)
+                if confidence < model.span_p:
+                    continue
+                state = model.p_right(x) >= scorer.ORIGINAL_P
+            else:
+                if d.gain < min_gain:
+                    continue
+                confidence = 1.0 / (1.0 + 10 ** (-d.gain))
+                state = d.original_gain >= ORIGINAL_MIN_GAIN and d.gain >= RESTORE_MIN_GAIN
             observed = repaired[first.start : last.end]
-            original = (
-                match_case(observed, d.cand.words)
-                if d.original_gain >= ORIGINAL_MIN_GAIN and d.gain >= RESTORE_MIN_GAIN
-                else None
-            )
+            original = match_case(observed, d.cand.words) if state else None
             start, end = input_span(repairs, first.start, last.end)
-            confidence = 1.0 / (1.0 + 10 ** (-d.gain))
             spans.append(Span(start, end, text[start:end], original, round(confidence, 4), _why(observed, d, original)))
             if original is not None:
                 pieces.append(repaired[pos : first.start])

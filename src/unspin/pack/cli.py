@@ -84,6 +84,24 @@ def add_substitutes_cmd(corpus: tuple[Path, ...], pack_dir: Path, work: Path | N
     click.echo(f"{pack_dir}: substitutes for {m['substitutes']['words']:,} words; pack now {m['bytes'] / 1e6:.1f} MB")
 
 
+@pack.command("add-spinner-table")
+@click.argument("pairs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--pack", "pack_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The pack folder to extend (its other files are left as they are).")
+def add_spinner_table_cmd(pairs: tuple[Path, ...], pack_dir: Path) -> None:
+    """Learn what real spinners swap from (spun page, source) pairs, JSONL records {spun_text,
+    source_text, spun_url, style}, into the pack's spinner table (the learned channel)."""
+    from ..learn.table import add_to_pack
+
+    try:
+        m = add_to_pack(pack_dir, list(pairs))
+    except (OSError, ValueError, KeyError) as e:
+        _fail(str(e))
+    t = m["spinner_table"]
+    click.echo(f"{pack_dir}: spinner table of {t['swaps']:,} swaps ({t['observed_terms']:,} observed terms) "
+               f"from {t['pages']} pages of {len(t['sites'])} sites")
+
+
 @pack.command("info")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")

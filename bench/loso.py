@@ -1,0 +1,224 @@
+"""Leave-one-site-out: the engine on real spinner pages whose site its learned table never saw.
+
+    python bench/loso.py [--no-table] [--set learned.LEARNED_WEIGHT=2 ...] [--sites N]
+    python bench/loso.py --scorer [--fit]   # the span scorer, fitted leave-one-site-out; --fit ships it
+
+For every site of the real spinner pairs (../shared/dev/real-pairs.jsonl, train-pairs.jsonl and the
+seed), the spinner table is learnt from the other sites' pages only (`unspin.learn.table.learn`), and
+that site's pages are checked with it. Printed: token P/R/F1, restoration recall/precision, WER before
+and after (bench/metrics.py), pages flagged, the reliability of span confidence (share of spans in each
+confidence bin that cover a real swap) and of stated originals (share right), and the same figures for
+``flag every eligible word``. ``--no-table``: the engine without a learned table (today's channel).
+
+``--scorer``: every substitution of the reporting pass becomes a row (its evidence,
+`unspin.decode.scorer.features`; labels from the alignment), on the spun pages and on their sources
+(honest text); for each site the span scorer is fitted on the other sites' rows and applied to its
+own, and the figures above are printed for it beside the decoder's log-odds rules. ``--fit`` then fits
+it on every row and writes ``src/unspin/data/span-scorer.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import itertools
+import json
+
+import numpy as np
+
+from common import DEV, REPO, emit, load_jsonl, require_shared
+from metrics import PairScore
+from unspin.decode import check, learned, scorer
+from unspin.decode import engine as engine_mod
+from unspin.learn.logistic import fit_logistic
+from unspin.learn.pairs import align_pair, site
+from unspin.learn.table import learn
+from unspin.pack import load
+
+BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
+
+
+def spinner_records() -> list[dict]:
+    recs = []
+    for name in ("real-pairs.jsonl", "train-pairs.jsonl", "seed-pair.jsonl"):
+        for r in load_jsonl(DEV / name):
+            if r.get("style", "spinner").startswith("spinner"):
+                recs.append(r)
+    return recs
+
+
+def reliability(rows: list[tuple[float, bool]]) -> list[dict]:
+    out = []
+    for lo, hi in itertools.pairwise(BINS):
+        sel = [ok for c, ok in rows if lo <= c < hi]
+        if sel:
+            out.append({"bin": f"[{lo:.2f},{min(hi, 1):.2f})", "n": len(sel), "right": round(sum(sel) / len(sel), 3)})
+    return out
+
+
+def span_truth(rec: dict, spans: list[dict]) -> tuple[list[tuple[float, bool]], list[tuple[float, bool]]]:
+    """(confidence, covers a real swap) per span; (confidence, original right) per stated original."""
+    aligned = align_pair(rec["spun_text"], rec["source_text"])
+    det, res = [], []
+    for sp in spans:
+        a, b = sp["start"], sp["end"]
+        if not aligned.covers(a, b):
+            continue
+        hit = [w for w in aligned.swaps if w.start < b and a < w.end]
+        det.append((sp["confidence"], bool(hit)))
+        if sp.get("original") is not None:
+            original = tuple(sp["original"].lower().replace("’", "'").split())
+            res.append((sp["confidence"], any(w.restores(a, b, original) for w in hit)))
+    return det, res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-table", action="store_true", help="the engine without a learned table")
+    ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
+                    help="override a constant of unspin.decode.{learned,engine} for this run")  # fmt: skip
+    ap.add_argument("--sites", type=int, default=0, help="only the first N sites (quick look)")
+    ap.add_argument("--scorer", action="store_true", help="fit and measure the span scorer leave-one-site-out")
+    ap.add_argument("--span-p", type=float, default=None, help="with --scorer: P(swap) a span needs")
+    ap.add_argument("--fit", action="store_true", help="with --scorer: fit on every row and ship it")
+    args = ap.parse_args()
+    require_shared()
+    for s in args.set:
+        name, value = s.split("=")
+        mod, attr = name.split(".")
+        setattr({"learned": learned, "engine": engine_mod, "scorer": scorer}[mod], attr, float(value))
+    if args.scorer:
+        return scorer_main(args)
+    pack = load()
+    recs = spinner_records()
+    by_site = defaultdict(list)
+    for r in recs:
+        by_site[site(r)].append(r)
+    sites = sorted(by_site)[: args.sites or None]
+    total, det_rows, res_rows, flagged, t0 = PairScore(), [], [], [], time.perf_counter()
+    for s in sites:
+        learned.use_table(pack, None if args.no_table else learn(recs, exclude_sites=frozenset({s})))
+        for r in by_site[s]:
+            rep = check(r["spun_text"], pack).to_dict()
+            spans = rep.get("spans", [])
+            total.add_pair(r["id"], r["spun_text"], r["source_text"], spans)
+            d, e = span_truth(r, spans)
+            det_rows += d
+            res_rows += e
+            if rep["spun"]:
+                flagged.append(r["id"])
+    res = total.result()
+    res.update({
+        "pages": sum(len(by_site[s]) for s in sites), "sites": len(sites), "flagged": len(flagged),
+        "missed": sorted({r["id"] for s in sites for r in by_site[s]} - set(flagged)),
+        "table": "none" if args.no_table else "leave-one-site-out",
+        "overrides": args.set, "span_reliability": reliability(det_rows),
+        "original_reliability": reliability(res_rows), "seconds": round(time.perf_counter() - t0, 1),
+    })  # fmt: skip
+    emit(res, f"loso: F1 {res['token_f1']} restore R {res['restore_recall']} P {res['restore_precision']} "
+              f"WER {res['wer_before']}->{res['wer_after']} flagged {len(flagged)}/{res['pages']}")  # fmt: skip
+
+
+def collect_rows(pack, recs: list[dict], sites: list[str]) -> list[dict]:
+    """Per page and per source: every reporting-pass substitution with its features and labels."""
+    rows = []
+    scorer.use_scorer(None)
+    by_site = defaultdict(list)
+    for r in recs:
+        by_site[site(r)].append(r)
+    for s in sites:
+        learned.use_table(pack, learn(recs, exclude_sites=frozenset({s})))
+        for r in by_site[s]:
+            for kind, text in (("spun", r["spun_text"]), ("source", r["source_text"])):
+                explain: list = []
+                check(text, pack, explain=explain)
+                aligned = align_pair(text, r["source_text"]) if kind == "spun" else None
+                for x, a, b, original in explain:
+                    if aligned is not None and not aligned.covers(a, b):
+                        continue  # no source sentence: the truth is unknown
+                    hit = [w for w in aligned.swaps if w.start < b and a < w.end] if aligned is not None else []
+                    right = any(w.restores(a, b, tuple(original.split())) for w in hit)
+                    rows.append({"site": s, "id": r["id"], "kind": kind, "x": x, "start": a, "end": b,
+                                 "original": original, "swap": bool(hit), "right": right})  # fmt: skip
+    return rows
+
+
+def spans_from(rows: list[dict], model, span_p: float) -> list[dict]:
+    out = []
+    for row in rows:
+        p = model.p_swap(tuple(row["x"]))
+        if p >= span_p:
+            right = model.p_right(tuple(row["x"])) >= scorer.ORIGINAL_P
+            out.append({"start": row["start"], "end": row["end"], "confidence": p,
+                        "original": row["original"] if right else None})  # fmt: skip
+    return out
+
+
+def fit(rows: list[dict], span_p: float) -> scorer.SpanScorer:
+    x = np.array([r["x"] for r in rows], dtype=float)
+    ws, bs = fit_logistic(x, np.array([r["swap"] for r in rows], dtype=float))
+    wr, br = fit_logistic(x, np.array([r["right"] for r in rows], dtype=float))
+    return scorer.SpanScorer(
+        scorer.Logistic(tuple(round(float(v), 6) for v in ws), round(bs, 6)),
+        scorer.Logistic(tuple(round(float(v), 6) for v in wr), round(br, 6)),
+        span_p,
+    )
+
+
+def scorer_main(args) -> None:
+    pack = load()
+    recs = spinner_records()
+    sites = sorted({site(r) for r in recs})[: args.sites or None]
+    cache = REPO / ".cache" / "loso-rows.jsonl"
+    t0 = time.perf_counter()
+    if cache.is_file() and not [o for o in args.set if not o.startswith("scorer.")]:
+        rows = [json.loads(line) for line in cache.open()]
+    else:
+        rows = collect_rows(pack, recs, sites)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    by_id = {r["id"]: r for r in recs}
+    results = {}
+    for span_p in ([args.span_p] if args.span_p is not None else [0.2, 0.3, 0.4, 0.5]):
+        total, det, res, honest = PairScore(), [], [], 0
+        for s in sites:
+            train = [r for r in rows if r["site"] != s]
+            model = fit(train, span_p)
+            for pid in sorted({r["id"] for r in rows if r["site"] == s}):
+                rec = by_id[pid]
+                spans = spans_from([r for r in rows if r["id"] == pid and r["kind"] == "spun"], model, span_p)
+                total.add_pair(pid, rec["spun_text"], rec["source_text"], spans)
+                d, e = span_truth(rec, spans)
+                det += d
+                res += e
+            src_spans = spans_from([r for r in rows if r["site"] == s and r["kind"] == "source"], model, span_p)
+            det += [(sp["confidence"], False) for sp in src_spans]
+            honest += len(src_spans)
+        out = total.result()
+        out["span_reliability"] = reliability(det)
+        out["original_reliability"] = reliability(res)
+        out["spans_on_sources"] = honest  # every span on an honest source is a false one
+        results[f"span_p={span_p}"] = out
+    shipped = None
+    if args.fit:
+        span_p = args.span_p if args.span_p is not None else 0.4
+        model = fit(rows, span_p)
+        path = REPO / "src" / "unspin" / scorer.FILE
+        path.write_text(json.dumps({**model.to_json(), "fitted_on": (
+            f"{len(rows)} reporting-pass substitutions of {len({r['id'] for r in rows})} real spinner pages and "
+            "their sources (../shared/dev, spinner table learnt leave-one-site-out); bench/loso.py --scorer --fit"
+        )}, indent=1) + "\n", encoding="utf-8")  # fmt: skip
+        shipped = str(path.relative_to(REPO))
+    emit({"rows": len(rows), "seconds": round(time.perf_counter() - t0, 1), "by_span_p": results,
+          "shipped": shipped},
+         " | ".join(f"{k}: F1 {v['token_f1']} restore R {v['restore_recall']} P {v['restore_precision']} "
+                    f"WER -{v['wer_reduction']}" for k, v in results.items()))
+
+
+if __name__ == "__main__":
+    main()
