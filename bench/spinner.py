@@ -209,6 +209,7 @@ def hide_from_engine(pack):
     """While inside: the engine's channel sees only the pairs of the other half (no precomputed
     channel table, a fresh memo), so ``heldout`` swaps must be found without their pairs."""
     from unspin.decode import channel
+    from unspin.pack.memo import BoundedMemo
 
     th = pack.thesaurus
     original = th.sources_with_flags
@@ -216,17 +217,18 @@ def hide_from_engine(pack):
     def visible(term: str) -> list[tuple[str, str, int]]:
         return [e for e in original(term) if _half(e[0], term) == 0]
 
-    saved = channel._ORIGINALS.get(id(pack))
+    key = "channel.originals"  # channel.channel_memo's memo on the pack
+    saved = pack.memo.get(key)
     th.sources_with_flags = visible
-    channel._ORIGINALS[id(pack)] = {}
+    pack.memo[key] = BoundedMemo(channel.MEMO_WORDS)
     try:
         yield
     finally:
         del th.sources_with_flags
         if saved is None:
-            channel._ORIGINALS.pop(id(pack), None)
+            pack.memo.pop(key, None)
         else:
-            channel._ORIGINALS[id(pack)] = saved
+            pack.memo[key] = saved
 
 
 def table_for(style: str, pack):

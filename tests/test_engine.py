@@ -61,6 +61,17 @@ def test_shipped_example_is_flagged_and_restored(pack: LanguagePack) -> None:
     assert "MINIFYHTML" not in report.restored  # restoration starts from the repaired text
 
 
+def test_why_states_the_evidence_and_no_more(pack: LanguagePack) -> None:
+    """Originals come from the thesaurus, the corpus's substitutes or the word vectors; the explanation
+    must not call every one "a known spinner swap" (code review §2), and it names what it found."""
+    report = check(EXAMPLE.read_text(encoding="utf-8"), pack)
+    for s in report.spans:
+        assert "spinner swap" not in s.why
+        assert s.why.startswith(f"“{s.text}” is unnatural here")
+        if s.original is not None:
+            assert f"“{s.original}”" in s.why and "likelier" in s.why
+
+
 def test_clean_text_is_not_flagged(pack: LanguagePack) -> None:
     report = check(CLEAN, pack)
     assert_contract(CLEAN, report)
@@ -68,11 +79,26 @@ def test_clean_text_is_not_flagged(pack: LanguagePack) -> None:
     assert report.score < calibrations()["full"].threshold
 
 
-def test_score_is_monotone_in_the_threshold(pack: LanguagePack) -> None:
+def test_the_verdict_is_the_reported_score_against_the_threshold(pack: LanguagePack) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     score = check(text, pack).score
     assert check(text, pack, threshold=min(1.0, score + 1e-6)).spun is False
     assert check(text, pack, threshold=score).spun is True
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_score_is_monotone_in_the_evidence(pack: LanguagePack, mode: str) -> None:
+    """README: the score is monotone in the evidence. The report's score is the calibration applied to
+    the features its stats show, and raising any one feature never lowers it."""
+    cal = calibrations()[mode]
+    report = check(EXAMPLE.read_text(encoding="utf-8"), pack, fast=mode == "fast")
+    screen = tuple(report.stats["screen"].values())
+    features = screen if mode == "fast" else (report.stats["evidence"], *screen)
+    assert cal.score(features) == pytest.approx(report.score, abs=1e-3)
+    for k in range(len(features)):
+        for step in (0.01, 0.5, 5.0):
+            more = tuple(x + step if i == k else x for i, x in enumerate(features))
+            assert cal.score(more) >= cal.score(features), (mode, k, step)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from unspin.decode import channel, decoder, neighbours
-from unspin.decode.decoder import attested, gated, preselect
 from unspin.pack import LanguagePack, default_pack_path
 from unspin.pack import thesaurus as th
 from unspin.tokens import lm_form, sentence_tokens
@@ -76,17 +75,6 @@ def test_neighbour_selection_matches_a_full_partition(pack: LanguagePack) -> Non
         assert index.neighbours(word) == want
 
 
-def test_gate_before_lookup_keeps_the_same_candidates(pack: LanguagePack) -> None:
-    model, order = pack.lm.model, pack.lm.order
-    for sent in sentence_tokens(TEXT):
-        forms = [lm_form(t.text) for t in sent]
-        lengths = attested(model, forms)
-        everything = preselect(model, forms, channel.propose(pack, sent), order)
-        skip = lambda i, j, n=lengths: gated(n, i, j, order)  # noqa: E731
-        gated_first = preselect(model, forms, channel.propose(pack, sent, skip=skip), order, lengths)
-        assert gated_first == everything
-
-
 def test_originals_are_ranked_commonest_first_and_costed(pack: LanguagePack) -> None:
     found = channel.originals(pack, "troopers")
     assert ("soldiers",) in [w for _, w in found]
@@ -101,23 +89,26 @@ def test_eligibility_in_one_pass_matches_token_by_token(pack: LanguagePack) -> N
     assert flags == [[channel.eligible(t, k == 0, pack) for k, t in enumerate(s)] for s in sentences]
 
 
-def test_window_score_with_a_shared_context_state(pack: LanguagePack) -> None:
+def test_continuation_from_a_shared_context_state(pack: LanguagePack) -> None:
     model = pack.lm.model
     left, right = ["the", "council"], ["the", "bridge", "</s>"]
     for middle in (["promised"], ["pledged", "to"], []):
         for bos in (True, False):
             want = pack.lm.logprob([*left, *middle, *right], bos=bos) - pack.lm.logprob(left, bos=bos)
-            got = decoder.window_score(model, left, middle, right, bos)
-            assert got == pytest.approx(want, abs=1e-6)
             start = decoder.context_state(model, left, bos)
-            assert decoder.continuation_score(model, start, (*middle, *right)) == got
+            got = decoder.continuation_score(model, start, (*middle, *right))
+            assert got == pytest.approx(want, abs=1e-6)
+            assert decoder.continuation_score(model, start, (*middle, *right)) == got  # the state is left as it was
 
 
-def test_prepare_returns_a_pack_that_checks(pack: LanguagePack) -> None:
+def test_prepare_warms_the_packs_memos_and_changes_no_answer() -> None:
     from unspin.decode.engine import check, prepare
 
-    assert prepare(pack) is pack
-    assert check(TEXT, pack).verdict in ("spun", "clean", "too-short")
+    cold, warm = LanguagePack.load(), LanguagePack.load()  # two objects: two sets of memos
+    assert prepare(warm) is warm
+    assert {"channel.originals", "neighbours.index"} <= set(warm.memo)
+    assert not cold.memo
+    assert check(TEXT, warm).to_dict() == check(TEXT, cold).to_dict()
 
 
 def test_compiled_window_gains_equal_the_reference(pack: LanguagePack) -> None:
@@ -135,16 +126,6 @@ def test_compiled_window_gains_equal_the_reference(pack: LanguagePack) -> None:
         assert got == want  # bit for bit: the same float sums in the same order
         assert len(got) == sum(len(c) for _, _, c in groups)
     assert pack.lm.batch.window_gains(("not", "a", "list"), []) is None  # unexpected input: the caller's path
-
-
-def test_preselect_over_spans_equals_preselect_over_candidates(pack: LanguagePack) -> None:
-    model, order = pack.lm.model, pack.lm.order
-    for sent in sentence_tokens(TEXT):
-        forms = [lm_form(t.text) for t in sent]
-        flat = decoder.preselect_scored(model, forms, channel.propose(pack, sent), order, slack=0.5)
-        spans = decoder.preselect_spans(model, forms, channel.propose_spans(pack, sent), order, slack=0.5,
-                                        batch=pack.lm.batch)
-        assert [(round(s, 9), c) for s, c in flat] == [(round(s, 9), c) for s, c in spans]
 
 
 def test_phrases_the_thesaurus_lacks_are_answered_without_the_channel(pack: LanguagePack) -> None:

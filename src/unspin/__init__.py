@@ -3,19 +3,31 @@
 The Python API mirrors the command line: ``repair`` undoes extraction damage, ``check`` says whether
 and where a text was spun, with the likely originals, and ``restore`` gives the restored text.
 ``repair`` and ``check`` return a :class:`~unspin.report.Report`.
+
+Importing unspin is light: the engine (KenLM, numpy, the language pack) loads on first use of
+``check`` or ``restore``, so ``unspin repair`` and a pipeline that only repairs never pay for it.
+Nothing here touches the host's environment; thread limits are set only in the worker processes
+unspin starts itself (``unspin.workers``).
 """
 
-import os
+__version__ = "0.1.0"
 
-# The engine's only BLAS work is small matrix-vector products (vector neighbours): a multi-threaded
-# BLAS pool costs more than it saves and spins against other workers (measured in bench/batch.py).
-# Set before numpy is first imported; an explicit setting by the user wins.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-from .decode import check, restore  # noqa: E402
-from .repair import repair, repair_text  # noqa: E402
-from .report import Repair, Report, Span  # noqa: E402
+from .repair import repair, repair_text
+from .report import Repair, Report, Span
 
 __all__ = ["Repair", "Report", "Span", "check", "repair", "repair_text", "restore"]
-__version__ = "0.1.0"
+
+_ENGINE = ("check", "restore")
+
+
+def __getattr__(name: str):
+    # PEP 562: `unspin.check` imports the decoder on first use only.
+    if name in _ENGINE:
+        from . import decode
+
+        return getattr(decode, name)
+    raise AttributeError(f"module 'unspin' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_ENGINE])

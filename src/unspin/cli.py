@@ -7,6 +7,7 @@ traceback for bad input.
 from __future__ import annotations
 
 import sys
+from typing import ClassVar
 
 import click
 
@@ -17,7 +18,6 @@ from .repair import repair
 from .report import Report
 from .serve.cli import serve
 from .textio import InputError, read_text, stream_text
-from .trace.cli import index, trace_cmd
 
 EXIT_CLEAN, EXIT_SPUN, EXIT_ERROR = 0, 1, 2
 
@@ -31,7 +31,25 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Commands whose modules load the engine are imported when they run, so `unspin repair` and
+    `unspin --help` never import KenLM, numpy or the tracer."""
+
+    LAZY: ClassVar[dict[str, str]] = {"index": "unspin.trace.cli:index", "trace": "unspin.trace.cli:trace_cmd"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attr = self.LAZY[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="unspin")
 def cli() -> None:
     """Find, explain and undo machine "spinning" in text."""
@@ -192,8 +210,6 @@ def batch_cmd(
 
 cli.add_command(serve)
 cli.add_command(pack)
-cli.add_command(index)
-cli.add_command(trace_cmd)
 
 
 def main() -> None:

@@ -114,14 +114,17 @@ def stream_text(source: str, chunk_bytes: int = 1 << 20, warn=None) -> Iterator[
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as exc:
+                # The strict decoder still holds the start of a character the last block cut in two
+                # ("ab\xc3" + "\xa9..."): hand those bytes on, or a valid character is lost with them.
+                held = decoder.getstate()[0]
                 if not warned and warn is not None:
                     warn(
-                        f"{name}: not valid UTF-8 (first bad byte at offset {offset + exc.start}); "
+                        f"{name}: not valid UTF-8 (first bad byte at offset {offset - len(held) + exc.start}); "
                         "invalid sequences replaced by U+FFFD"
                     )
                     warned = True
                 decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-                text = decoder.decode(block)
+                text = decoder.decode(held + block)
             offset += len(block)
             pending += text
             cut = pending.rfind("\n")

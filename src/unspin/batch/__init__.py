@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..textio import InputError
+from ..workers import spawning_workers
 from .sources import Record, read_records
 
 __all__ = ["CHUNK", "report_row", "run_batch"]
@@ -262,13 +263,12 @@ def run_batch(
         for no, chunk in todo():
             commit(no, _check_chunk(chunk, fast))
     else:
-        # One BLAS thread per worker: with its default pool per process, two workers on two cores ran
-        # four spinning threads and were slower together than one alone (measured: 0.44x). The
-        # variables only reach a fresh interpreter, hence "spawn" rather than fork.
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
+        # One BLAS thread per worker (unspin.workers); the variables only reach a fresh interpreter,
+        # hence "spawn" rather than fork.
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=(pack_dir, index_dir)) as pool:
+        with spawning_workers(), ProcessPoolExecutor(
+            workers, ctx, initializer=_init_worker, initargs=(pack_dir, index_dir)
+        ) as pool:
             pending: dict[Future, int] = {}
             for no, chunk in todo():
                 while len(pending) >= 2 * workers:

@@ -20,6 +20,7 @@ from itertools import islice
 from typing import Any
 
 from ..textio import InputError
+from ..workers import thread_vars
 from . import _check_chunk, _init_worker
 from .sources import Record
 
@@ -72,7 +73,7 @@ def run_on_ray(
     started = False
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
-        env = {"env_vars": {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+        env = {"env_vars": thread_vars()}  # one BLAS thread per actor (unspin.workers)
         quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "runtime_env": env}
         if address:
             ray.init(address=address, **quiet)

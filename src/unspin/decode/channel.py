@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..pack.memo import BoundedMemo, memo_for
 from ..pack.thesaurus import FROM_WORDNET, term_key
 from ..tokens import NUMBER, WORD, Token, lm_form
 from .neighbours import index_for
@@ -46,7 +47,9 @@ WORDNET_BONUS = 1.0
 SUBSTITUTE_WEIGHT = 2.0  # log10 per unit of substitutability (pack.substitutes, cosine in [0, 1])
 SUBSTITUTE_MISS = -0.3  # log10: two single words the corpus never puts in the same slots
 SUBSTITUTE_COST = -1.0  # log10: an original only the substitutes propose (no thesaurus lists the pair)
-FUNCTION_ORIGINAL_COST = 0.0  # log10, for a function-word original (only ever proposed via substitutes)
+# Words whose originals a process remembers beyond the precomputed table (channel_cache), per pack:
+# a serve worker meets new words forever. ~40 candidates a word: some hundred MB at most.
+MEMO_WORDS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,6 @@ class Candidate:
     end: int
     words: tuple[str, ...]  # the original, in language-model form
     log_channel: float  # log10 P(observed | original) including the prior of a swap here
-    via: str  # how it was proposed, for the report's "why"
 
 
 def eligible(tok: Token, first_in_sentence: bool, pack=None) -> bool:
@@ -178,18 +180,12 @@ def keep_logprob(rho: float) -> float:
     return math.log10(1.0 - rho)
 
 
-_ORIGINALS: dict[int, dict[str, list[tuple[float, tuple[str, ...]]]]] = {}
-
-
 def channel_memo(pack) -> dict[str, list[tuple[float, tuple[str, ...]]]]:
-    """This process's memo of ``originals`` for ``pack``, started from the precomputed channel table
-    (``channel_cache``) when there is one."""
-    memo = _ORIGINALS.get(id(pack))
-    if memo is None:
-        from .channel_cache import load
+    """The pack's memo of ``originals`` (``pack.memo``), started from the precomputed channel table
+    (``channel_cache``) when there is one, which it keeps; ``MEMO_WORDS`` more words at most."""
+    from .channel_cache import load
 
-        memo = _ORIGINALS[id(pack)] = load(pack)
-    return memo
+    return memo_for(pack, "channel.originals", lambda: BoundedMemo(MEMO_WORDS, load(pack)))
 
 
 def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
@@ -198,7 +194,7 @@ def originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]]:
     Thesaurus sources cost ``-ALPHA * log10(degree)``; vector neighbours no thesaurus links cost
     more (``VECTOR_COST`` and their distance). Kept: the ``MAX_CANDIDATES`` commonest in the corpus,
     because spinners replace common words, and a rare original is a poor explanation.
-    Memoised per process: the same observed words recur in every document. On first contact the
+    Memoised on the pack (`channel_memo`): the same observed words recur in every document. On first contact the
     work is batched: one vectorised search each for the candidates' counts, degrees and vectors.
     """
     memo = channel_memo(pack)
@@ -279,8 +275,6 @@ def compute_originals(pack, observed: str) -> list[tuple[float, tuple[str, ...]]
         if single and len(words) == 1 and substitutes is not None:
             together = subs.get(words[0]) or substitutes.of(words[0]).get(observed, 0.0)
             cost += SUBSTITUTE_WEIGHT * together if together else SUBSTITUTE_MISS
-        if words[0] in FUNCTION_WORDS:
-            cost += FUNCTION_ORIGINAL_COST
         # Spinners swap close synonyms: an original far from the observed word in vector space
         # ("cash" for "down") is a fluent guess, not an explanation.
         if sims is not None and sims[k] is not None:
@@ -353,17 +347,14 @@ def propose_spans(
     pack,
     tokens: list[Token],
     max_words: int | None = None,
-    skip=None,
     ok: list[bool] | None = None,
     rho: float = RHO,
 ) -> list[SpanOriginals]:
     """Candidate originals for every eligible word and phrase of one sentence, span by span.
 
     Phrases are runs of words separated by single spaces ("men and women", "get the job done") that
-    start and end with an eligible word. ``skip(i, j)``, when given, says which spans the caller
-    will not consider anyway (the decoder's n-gram gate): their originals are not looked up, which
-    on words never seen before is most of a check's time. ``ok``: the tokens' `eligible` flags, when
-    the caller has them (`eligible_flags`).
+    start and end with an eligible word. ``ok``: the tokens' `eligible` flags, when the caller has
+    them (`eligible_flags`).
     """
     max_words = max_words or pack.thesaurus.max_phrase_words
     forms = [lm_form(t.text) for t in tokens]
@@ -378,18 +369,9 @@ def propose_spans(
         for j in range(i + 1, min(n, i + max_words) + 1):
             if j > i + 1 and (not wordish[j - 1] or tokens[j - 1].start != tokens[j - 2].end + 1):
                 break
-            if not ok[j - 1] or (skip is not None and skip(i, j)):
+            if not ok[j - 1]:
                 continue
             found = originals(pack, " ".join(forms[i:j]))
             if found:
                 out.append(SpanOriginals(i, j, math.log10(swap_prior(tokens[i:j], rho)), found))
     return out
-
-
-def propose(pack, tokens: list[Token], **options) -> list[Candidate]:
-    """`propose_spans` (same options) as one flat list of candidates."""
-    return [
-        Candidate(sp.start, sp.end, words, sp.log_rho + cost, "thesaurus")
-        for sp in propose_spans(pack, tokens, **options)
-        for cost, words in sp.found
-    ]

@@ -9,9 +9,9 @@ workers were no faster than one because each paid the warm-up.
 ``unspin pack warm`` (``unspin batch`` suggests it when the cache is missing) computes the originals of
 every word the pack's vocabulary saw at least ``MIN_COUNT`` times, in parallel, and writes them to a
 cache file beside the user's other caches; every process then starts warm by loading it. The file
-is keyed by the pack's identity and by the channel's parameters, so a changed pack or channel
-simply misses the cache. Answers are identical with and without it: it holds exactly what
-``channel.compute_originals`` returns.
+is keyed by the pack's identity (not its path), the unspin and lemminflect versions, the channel's
+code and its parameters, so a changed pack or channel simply misses the cache. Answers are
+identical with and without it: it holds exactly what ``channel.compute_originals`` returns.
 """
 
 from __future__ import annotations
@@ -23,23 +23,38 @@ import os
 import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor
+from importlib.metadata import version as _version
 from pathlib import Path
 
 import numpy as np
 
+from .. import __version__
+from ..pack import substitutes, thesaurus, vectors
 from . import channel, neighbours
 
 __all__ = ["MIN_COUNT", "cache_path", "load", "warm"]
 
 MIN_COUNT = 100  # ~40 k words for the default pack: the vocabulary of nearly every token in news
-FORMAT = 2  # 2: substitutes and WordNet-aware costs
+FORMAT = 3  # 2: substitutes and WordNet-aware costs; 3: keyed by the pack's identity and the code
+
+
+# The modules whose code decides what `channel.compute_originals` returns: their source is part of
+# the cache's key, so an edited channel misses the cache instead of reading stale answers.
+_CODE = (channel, neighbours, thesaurus, substitutes, vectors)
 
 
 def _identity(pack) -> str:
-    """A digest of what the cached answers depend on: the pack and the channel's parameters."""
+    """A digest of what the cached answers depend on: the pack's identity (its files' hashes), the
+    unspin and lemminflect versions, the channel's code and its parameters; not where the pack lies."""
+    code = hashlib.sha256()
+    for module in _CODE:
+        code.update(Path(module.__file__).read_bytes())
     params = {
         "format": FORMAT,
-        "manifest": pack.manifest,
+        "pack": pack.identity,
+        "unspin": __version__,
+        "lemminflect": _version("lemminflect"),
+        "code": code.hexdigest(),
         "channel": [
             channel.ALPHA,
             channel.SIMILARITY_WEIGHT,
@@ -49,7 +64,6 @@ def _identity(pack) -> str:
             channel.SUBSTITUTE_WEIGHT,
             channel.SUBSTITUTE_MISS,
             channel.SUBSTITUTE_COST,
-            channel.FUNCTION_ORIGINAL_COST,
         ],
         "max_candidates": channel.MAX_CANDIDATES,
         "neighbours": [neighbours.K, neighbours.MIN_SIMILARITY, neighbours.MIN_COUNT],

@@ -26,10 +26,6 @@ PRESELECT = 6  # candidates per span kept after the local pre-scoring
 # log10: a candidate's window gain plus its channel cost must be at least this. Zero would mean "wins
 # on its own"; a little below zero keeps candidates that need a neighbouring swap to win.
 PRESELECT_MARGIN = -1.0
-# Observed words inside an attested n-gram of this length (with a neighbour each side) are natural
-# and draw no candidates; 0 turns the gate off. Off: spinners' own phrases are often attested
-# ("the other day", "in the meantime"), and the gate cost a fifth of the recall on real spun pages.
-GATE = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +36,6 @@ class Decision:
     gain: float  # log10 odds: best path vs the same path with this span kept as observed
     original_gain: float  # log10 odds: this original vs the next best one for the same span
     runner_up: tuple[str, ...] | None
-
-
-def window_score(model: kenlm.Model, left: list[str], middle, right: list[str], bos: bool) -> float:
-    """log10 P of ``middle + right`` given ``left`` (after a sentence start when ``bos``)."""
-    return continuation_score(model, context_state(model, left, bos), (*middle, *right))
 
 
 def context_state(model: kenlm.Model, left: list[str], bos: bool) -> kenlm.State:
@@ -73,59 +64,22 @@ def continuation_score(model: kenlm.Model, state: kenlm.State, words) -> float:
     return total
 
 
-def attested(model: kenlm.Model, forms: list[str]) -> list[int]:
-    """Per position (and one for the sentence end), the longest n-gram ending there that the model knows."""
-    return [length for _, length, _ in model.full_scores(" ".join(forms), bos=True, eos=True)]
-
-
-def gated(lengths: list[int], i: int, j: int, order: int) -> bool:
-    """Are observed words ``[i, j)`` natural where they stand: inside an n-gram the corpus attests
-    together with a neighbour each side (``lengths`` from `attested`)? Such spans draw no candidates."""
-    return bool(GATE) and lengths[j] >= min(GATE, j - i + 2, order)
-
-
-def preselect(
-    model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int, lengths: list[int] | None = None
-) -> list[Candidate]:
-    """Keep, per span, the few candidates that make their window more natural than the observed words.
-
-    This is the "unnatural where it stands" test. First, observed words that sit inside an n-gram the
-    corpus attests together with their neighbours are natural and draw no candidates ("northwestern
-    Syria ," is how people write; ``lengths`` may be given when the caller computed them already).
-    Then a candidate must beat the observed words in the same context by the margin.
-    """
-    return [c for _, c in preselect_scored(model, forms, cands, order, lengths)]
-
-
-def preselect_scored(
-    model: kenlm.Model, forms: list[str], cands: list[Candidate], order: int, *args, **options
-) -> list[tuple[float, Candidate]]:
-    """`preselect` with each kept candidate's score (window gain plus channel cost); the options of
-    `preselect_spans`, over candidates grouped by span."""
-    by_span: dict[tuple[int, int], list[tuple[float, tuple[str, ...]]]] = defaultdict(list)
-    for c in cands:
-        by_span[(c.start, c.end)].append((c.log_channel, c.words))
-    spans = [SpanOriginals(i, j, 0.0, found) for (i, j), found in by_span.items()]
-    return preselect_spans(model, forms, spans, order, *args, **options)
-
-
 def preselect_spans(
     model: kenlm.Model,
     forms: list[str],
     spans: list[SpanOriginals],
     order: int,
-    lengths: list[int] | None = None,
     slack: float = 0.0,
     batch=None,
 ) -> list[tuple[float, Candidate]]:
     """Per span of `channel.propose_spans`, the few originals that make their window more natural
-    than the observed words (see `preselect`), with their scores; a `Candidate` is made only for
-    those. ``slack`` lowers the margin: the candidates a higher swap prior would keep, for decoding
-    at several. ``batch``: the pack's compiled scorer (`NgramModel.batch`), which computes every
-    window gain of the sentence in one call, to the bit what `window_gains` computes here."""
-    if lengths is None:
-        lengths = attested(model, forms) if GATE else []
-    spans = [sp for sp in spans if not gated(lengths, sp.start, sp.end, order)]
+    than the observed words, with their scores; a `Candidate` is made only for those.
+
+    This is the "unnatural where it stands" test: a candidate's window gain (`window_gains`) plus its
+    channel cost must beat ``PRESELECT_MARGIN``, and at most ``PRESELECT`` per span are kept.
+    ``slack`` lowers the margin: the candidates a higher swap prior would keep, for decoding at
+    several. ``batch``: the pack's compiled scorer (`NgramModel.batch`), which computes every window
+    gain of the sentence in one call, to the bit what `window_gains` computes here."""
     groups = [(sp.start, sp.end, [words for _, words in sp.found]) for sp in spans]
     gains = batch.window_gains(forms, groups) if batch is not None else None
     if gains is None:
@@ -141,7 +95,7 @@ def preselect_spans(
                 scored.append((gain + channel, channel, words))
         pos += len(sp.found)
         scored.sort(key=lambda x: -x[0])
-        kept.extend((score, Candidate(sp.start, sp.end, words, channel, "thesaurus"))
+        kept.extend((score, Candidate(sp.start, sp.end, words, channel))
                     for score, channel, words in scored[:PRESELECT])
     return kept
 

@@ -17,6 +17,7 @@ from importlib import resources
 
 import kenlm
 
+from ..pack.memo import BoundedMemo, memo_for
 from ..tokens import WORD, Token, lm_form
 
 MIN_WORDS = 50  # below this a document verdict is a guess: "too-short"
@@ -200,13 +201,13 @@ def _screen_counts_py(pack, sentences: list[list[Token]], flags: list[list[bool]
     return count, hits, low, pmi_sum
 
 
-_UNIGRAMS: dict[int, dict[str, float]] = {}
+UNIGRAM_MEMO_WORDS = 200_000
 
 
 def _unigram_logprobs(pack):
-    """log10 P(w) with no context, memoised per pack."""
+    """log10 P(w) with no context, memoised on the pack (``pack.memo``)."""
     model = pack.lm.model
-    memo = _UNIGRAMS.setdefault(id(pack), {})
+    memo = memo_for(pack, "detect.unigrams", lambda: BoundedMemo(UNIGRAM_MEMO_WORDS))
     null = kenlm.State()
     model.NullContextWrite(null)
     out = kenlm.State()

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from ..repair import input_span, repair_text
 from ..report import Report, Span
 from ..tokens import WORD, Token, lm_form, sentence_tokens
-from . import decoder, detect, learned, scorer
+from . import detect, learned, scorer
 from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose_spans, swap_prior
-from .decoder import PRESELECT_MARGIN, Decision, attested, decode_sentence, gated, preselect_spans
+from .decoder import PRESELECT_MARGIN, Decision, decode_sentence, preselect_spans
 
 SPAN_MIN_GAIN = 1.5  # log10 odds a substitution needs to be reported in a document that reads as honest ...
 SPUN_SPAN_MIN_GAIN = 0.5  # ... and in one whose score says it is spun (see `span_min_gain`)
@@ -66,13 +66,19 @@ def match_case(observed: str, words: tuple[str, ...]) -> str:
 
 
 def _why(observed: str, d: Decision, original: str | None) -> str:
+    """The evidence for a span, as it was: how much likelier the language model and the channel find
+    the sentence with the decoder's original (``gain``), and whether that original was clear of the
+    runner-up. The original may come from the thesaurus, the corpus's substitutes or the word vectors:
+    the words say "a synonym", not which source proposed it."""
     times = 10 ** min(d.gain, 9)
     fit = f"{times:,.0f}×" if times < 1e6 else "over a million times"
-    if original is None:
-        return f"“{observed}” is unnatural here; several originals fit ({' / '.join(d.cand.words)} …), none clearly"
-    return (
-        f"“{observed}” is unnatural here and a known spinner swap for “{original}”, which fits the context {fit} better"
-    )
+    best = " ".join(d.cand.words)
+    head = f"“{observed}” is unnatural here"
+    if original is not None:
+        return f"{head}; with “{original}”, a synonym it may have replaced, the sentence is {fit} likelier"
+    if d.original_gain < ORIGINAL_MIN_GAIN and d.runner_up is not None:
+        return f"{head}; several originals fit (“{best}” / “{' '.join(d.runner_up)}” …), none clearly"
+    return f"{head} (the sentence is {fit} likelier with “{best}”), but not clearly enough to name an original"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +103,9 @@ def plan_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> Sent
     order = pack.lm.order
     if ok is None:
         ok = eligible_flags(pack, [sent])[0]
-    # The n-gram gate (when on) first: spans it passes over need no candidates, so none are looked up.
-    lengths = attested(model, forms) if decoder.GATE else []
-    skip = (lambda i, j: gated(lengths, i, j, order)) if decoder.GATE else None
     slack = math.log10(DOC_RHO_MAX / RHO) if DOC_RHO_MAX > RHO else 0.0
-    spans = learned.adjust_spans(pack, sent, forms, propose_spans(pack, sent, skip=skip, ok=ok), ok)
-    scored = preselect_spans(model, forms, spans, order, lengths, slack, pack.lm.batch)
+    spans = learned.adjust_spans(pack, sent, forms, propose_spans(pack, sent, ok=ok), ok)
+    scored = preselect_spans(model, forms, spans, order, slack, pack.lm.batch)
     if not scored:
         return None
     capitalised = [swap_prior(sent[k : k + 1]) != RHO for k in range(len(sent))]

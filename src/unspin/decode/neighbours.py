@@ -3,18 +3,20 @@
 Spinners' tables hold swaps no public thesaurus has ("said" → "explained", "next" → "upcoming").
 A word's nearest neighbours in vector space, among words common enough to be an original, are
 proposed too; the language model then decides whether any of them fits where the observed word
-does not. Neighbours are computed on first use per pack and memoised per observed word.
+does not. The index is built on first use per pack and kept on it; neighbours are memoised per observed word.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..pack.memo import BoundedMemo, memo_for
 from ..tokens import lm_form
 
 MIN_COUNT = 300  # an original must be a common word: rare words are not what spinners replace
 K = 12
 MIN_SIMILARITY = 0.6
+MEMO_WORDS = 100_000  # observed words whose neighbours an index remembers
 
 
 class NeighbourIndex:
@@ -31,7 +33,7 @@ class NeighbourIndex:
         m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
         self._m = m
         self._vectors = vectors
-        self._memo: dict[str, list[tuple[float, str]]] = {}
+        self._memo: dict[str, list[tuple[float, str]]] = BoundedMemo(MEMO_WORDS)
 
     def neighbours(self, word: str) -> list[tuple[float, str]]:
         """(similarity, word) of the K nearest common words with similarity ≥ MIN_SIMILARITY."""
@@ -57,13 +59,8 @@ class NeighbourIndex:
         return found
 
 
-_INDEXES: dict[int, NeighbourIndex] = {}
-
-
 def index_for(pack) -> NeighbourIndex | None:
+    """The pack's neighbour index, built on first use and kept on the pack (``pack.memo``)."""
     if getattr(pack, "vectors", None) is None:
         return None
-    idx = _INDEXES.get(id(pack))
-    if idx is None:
-        idx = _INDEXES[id(pack)] = NeighbourIndex(pack)
-    return idx
+    return memo_for(pack, "neighbours.index", lambda: NeighbourIndex(pack))

@@ -123,5 +123,6 @@ def site(record: dict) -> str:
 
 
 def spinner_pairs(records: Iterator[dict]) -> list[dict]:
-    """The records of style ``spinner`` (synonym swaps; the seed is ``spinner+damage``), the ones a spinner table is learnt from."""
+    """The records of style ``spinner`` (synonym swaps; the seed is ``spinner+damage``): the ones a
+    spinner table is learnt from."""
     return [r for r in records if r.get("style", "spinner").startswith("spinner")]

@@ -16,13 +16,16 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .lm import NgramModel
 from .manifest import read_manifest
-from .substitutes import Substitutes
-from .thesaurus import Thesaurus
-from .vectors import Vectors
-from .vocab import Vocabulary
+
+if TYPE_CHECKING:  # the parts import KenLM and numpy: loaded by `LanguagePack.load`, not on import
+    from .lm import NgramModel
+    from .substitutes import Substitutes
+    from .thesaurus import Thesaurus
+    from .vectors import Vectors
+    from .vocab import Vocabulary
 
 __all__ = ["LanguagePack", "default_pack_path", "load", "pack_identity"]
 
@@ -73,6 +76,12 @@ class LanguagePack:
     @classmethod
     def load(cls, path: Path | str | None = None) -> LanguagePack:
         """Open a pack folder by memory-mapping its files (no parsing)."""
+        from .lm import NgramModel
+        from .substitutes import Substitutes
+        from .thesaurus import Thesaurus
+        from .vectors import Vectors
+        from .vocab import Vocabulary
+
         p = Path(path) if path is not None else default_pack_path()
         manifest = read_manifest(p)
         return cls(

@@ -156,10 +156,13 @@ def warm_cmd(pack_dir: Path | None, workers: int | None) -> None:
     documents, and each batch worker pays that warm-up again. Once per pack and machine (~1.5 min on 2 cores).
     """
     from ..decode.channel_cache import warm
+    from ..workers import spawning_workers
     from . import load
 
     try:
         lp = load(pack_dir)
     except (FileNotFoundError, ValueError, OSError) as exc:
         _fail(f"cannot load the language pack: {exc}")
-    click.echo(json.dumps(warm(lp, workers), indent=1))
+    with spawning_workers():  # one BLAS thread per worker process (unspin.workers)
+        done = warm(lp, workers)
+    click.echo(json.dumps(done, indent=1))

@@ -48,6 +48,8 @@ class Vocabulary:
         self._c = StringTable(load_array(directory / "cased_words.npy"))
         self._cc = load_array(directory / "cased_counts.npy")
         self.total: int = int(load_array(directory / "total.npy")[0])
+        # Memos of answers that depend only on these counts (trace's token forms; see pack/memo.py).
+        self.memo: dict = {}
         # The same tables for the compiled per-token loops (detect.gate, channel.eligible_flags):
         # (uncased, cased), searched in place; None without the extension.
         self.compiled_tables = None

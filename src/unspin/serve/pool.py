@@ -29,6 +29,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from ..workers import worker_env
 from .errors import ApiError
 from .worker import HEADER
 
@@ -155,10 +156,7 @@ class EnginePool:
         # The worker imports this very unspin, whatever the current directory or install.
         here = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
-        # One BLAS thread per worker (numpy in the vector index): as in `unspin batch`, a default
-        # BLAS pool per process oversubscribes the cores.
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
+        env = worker_env(env)  # one BLAS thread per worker, as in `unspin batch` (unspin.workers)
         proc = subprocess.Popen(
             [sys.executable, "-m", "unspin.serve.worker", json.dumps(self.worker_config)],
             stdin=subprocess.PIPE,

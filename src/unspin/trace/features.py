@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..decode.channel import FUNCTION_WORDS
+from ..pack.memo import BoundedMemo, memo_for
 from ..tokens import lm_form
 
 __all__ = ["FEATURES_VERSION", "Fingerprint", "fingerprint", "stable_hash"]
@@ -101,16 +102,16 @@ _TOKEN_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|[.!?;:,\
 _SENTENCE_END = frozenset('.!?"“”')
 
 # Per distinct token string: (anchor hash or 0, skeleton hash) when it opens a sentence, and when not.
+# They depend on the vocabulary's counts, so the memo hangs on the vocabulary (``vocab.memo``).
 _Forms = tuple[int, int, int, int]
-_FORMS: dict[str, _Forms] = {}
+FORMS_MEMO = 2_000_000
 
 
-def _forms(token: str, vocab) -> _Forms:
-    found = _FORMS.get(token)
-    if found is not None:
-        return found
-    if len(_FORMS) > 2_000_000:
-        _FORMS.clear()
+def _forms_memo(vocab) -> dict[str, _Forms]:
+    return memo_for(vocab, "trace.forms", lambda: BoundedMemo(FORMS_MEMO))
+
+
+def _forms(token: str, vocab, memo: dict[str, _Forms]) -> _Forms:
     first = token[0]
     if first.isdigit():
         a = _token_hash("#" + token)
@@ -134,7 +135,7 @@ def _forms(token: str, vocab) -> _Forms:
                 found = (0, wild, anchor, anchor)
             else:
                 found = (0, wild, 0, wild)
-    _FORMS[token] = found
+    memo[token] = found
     return found
 
 
@@ -145,8 +146,9 @@ def fingerprint(text: str, vocab) -> Fingerprint:
     skeleton: list[int] = []
     initial = True
     words = 0
+    memo = _forms_memo(vocab)
     for tok in tokens:
-        forms = _FORMS.get(tok) or _forms(tok, vocab)
+        forms = memo.get(tok) or _forms(tok, vocab, memo)
         a, h = (forms[0], forms[1]) if initial else (forms[2], forms[3])
         if a:
             anchors.add(a)
