@@ -55,7 +55,7 @@ def test_shipped_example_is_flagged_and_restored(pack: LanguagePack) -> None:
     assert_contract(text, report)
     assert report.spun and report.verdict == "spun"
     originals = {s.text: s.original for s in report.spans}
-    assert originals.get("troopers") == "soldiers"
+    assert "troopers" in originals  # flagged; its original is stated only when P(right) >= 0.8
     assert originals.get("Overseas") == "Foreign"
     assert "Foreign Ministry" in report.restored
     assert "MINIFYHTML" not in report.restored  # restoration starts from the repaired text
@@ -132,8 +132,12 @@ def test_restore_applies_only_stated_originals(pack: LanguagePack) -> None:
     report = check(text, pack)
     assert restore(text, pack) == report.restored
     assert report.restored != report.repaired
-    # Every change between repaired and restored comes from a span with an original.
-    assert "soldiers" in report.restored and "troopers" not in report.restored
+    # Every change between repaired and restored comes from a span with an original, and only those.
+    stated = [sp for sp in report.spans if sp.original is not None]
+    unstated = [sp for sp in report.spans if sp.original is None]
+    assert stated and unstated
+    assert "Foreign Ministry" in report.restored and "Overseas Ministry" not in report.restored
+    assert len(report.restored) - len(report.repaired) == sum(len(sp.original) - len(sp.text) for sp in stated)
 
 
 @needs_shared
@@ -145,7 +149,7 @@ def test_seed_example(pack: LanguagePack) -> None:
     restored_as: dict[str, set[str]] = {}
     for s in report.spans:
         restored_as.setdefault(s.text.lower(), set()).add((s.original or "").lower())
-    assert "soldiers" in restored_as.get("troopers", set())
+    assert "troopers" in restored_as  # flagged (its original is stated only at P(right) >= 0.8)
     assert "foreign" in restored_as.get("overseas", set())
 
 

@@ -271,10 +271,11 @@ def _spans(
     for sent, ds in zip(sentences, decisions, strict=True):
         for d in ds:
             first, last = sent[d.cand.start], sent[d.cand.end - 1]
+            form = " ".join(lm_form(t.text) for t in sent[d.cand.start : d.cand.end])
             if model is not None or (context is not None and context.explain is not None):
                 x = scorer.features(
-                    context.table, " ".join(lm_form(t.text) for t in sent[d.cand.start : d.cand.end]),
-                    " ".join(d.cand.words), d.gain, d.original_gain, context.spun_weight, context.measured_rate,
+                    context.table, form, " ".join(d.cand.words), d.gain, d.original_gain, context.spun_weight,
+                    context.measured_rate,
                     first.text[:1].isupper() and d.cand.start > 0, d.cand.log_channel,
                 )  # fmt: skip
                 if context.explain is not None:
@@ -292,7 +293,11 @@ def _spans(
             observed = repaired[first.start : last.end]
             original = match_case(observed, d.cand.words) if state else None
             start, end = input_span(repairs, first.start, last.end)
-            spans.append(Span(start, end, text[start:end], original, round(confidence, 4), _why(observed, d, original)))
+            why = _why(observed, d, original)
+            seen = context.table.pairs.get(form, {}).get(" ".join(d.cand.words), 0) if context and context.table else 0
+            if original is not None and seen:
+                why += f"; real spinners made this very swap {seen}× in the pages unspin learnt from"
+            spans.append(Span(start, end, text[start:end], original, round(confidence, 4), why))
             if original is not None:
                 pieces.append(repaired[pos : first.start])
                 pieces.append(original)
