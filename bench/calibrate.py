@@ -1,139 +1,301 @@
-"""Fit the detector's calibration and write ``src/unspin/data/calibration.json``.
+"""Fit the detector's calibration and write ``src/unspin/data/calibration.json``; measure it on text it never saw.
 
-    python bench/calibrate.py [--docs 300]
+    python bench/calibrate.py [--articles 1000] [--eval-articles 1000] [--no-write]
 
-Uses only the calibration half of the held-out Wikipedia articles (bench/engine.py measures on the
-other half, and on clean news): clean excerpts, and the same excerpts spun by our evaluation spinner
-at several rates and styles. For each mode (full decoding, fast screening) it fits
-``score = sigmoid(a * evidence + b)`` by logistic regression, then sets the threshold so that at most
-``TARGET_FPR`` of the clean calibration documents score above it. The target is half the promised
-1 %, leaving room for the difference between calibration and unseen text.
+Verdicts must never accuse honest authors, whatever the length of what they wrote. So clean text is cut
+into excerpts of every length, in three bands (50-150, 150-400, 400-1,200 words):
+
+- **fit**: the calibration half of the held-out Wikipedia articles (never trained on), excerpts of every
+  band; the sources of ``../shared/dev/train-pairs.jsonl`` (clean news), whole and cut into short
+  excerpts; as positives, the same Wikipedia excerpts spun by our evaluation spinner (styles common,
+  synonym, phrase, unseen; rates 0.15-0.6) and the real spinner pages of train-pairs, whole and cut;
+- **measure** (never fitted on): the evaluation half of the held-out articles, excerpts of every band;
+  the dev clean news and the sources of real-pairs.jsonl, whole and cut; the real spinner pages of
+  real-pairs.jsonl and the seed, whole and cut.
+
+For each mode (full decoding, fast screening) the fit chooses the shrinkage pseudo-count (see
+`unspin.decode.detect.Calibration`), the non-negative weights (for recall at the operating point) and
+the threshold: the highest of the three bands' (1 - ``TARGET_FPR``) quantiles of the clean fitting
+excerpts, so that each band keeps its own false-positive rate. One full check per excerpt gives the
+features of both modes; they are cached in ``.cache/calibrate/`` (per pack identity), so a killed run
+resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, emit, require_shared
-from engine import eval_docs
+from common import DEV, REPO, emit, load_jsonl, require_shared
 from spinner import spin, table_for
 from unspin.decode import check
 from unspin.decode.detect import SCREEN_FEATURES
 from unspin.learn.logistic import fit_logistic
-from unspin.pack import LanguagePack
+from unspin.pack import load
+from unspin.pack.corpus import held_out_articles
+from unspin.tokens import sentences
 
 TARGET_FPR = 0.005
-RATES = (0.15, 0.25, 0.4, 0.6)  # spinner rates of the spun copies (real spun pages swap about half their words)
+BANDS = ((50, 150), (150, 400), (400, 1200))
+RATES = (0.15, 0.25, 0.4, 0.6)
+STYLES = ("common", "synonym", "phrase", "unseen")
+SHRINKS = (0.0, 10.0, 25.0, 50.0, 100.0, 200.0)
+CASCADE_MISS = 0.005  # share of the texts the full check flags that the screen may clear
 OUT = REPO / "src" / "unspin" / "data" / "calibration.json"
+NAMES = ["evidence", *SCREEN_FEATURES]
+
+
+def band_of(words: int) -> int:
+    for k, (lo, hi) in enumerate(BANDS):
+        if words < hi or k == len(BANDS) - 1:
+            return k if words >= lo else -1
+    return -1
+
+
+def cut(text: str, target: int, rng: random.Random) -> str | None:
+    """About ``target`` words of consecutive sentences of ``text`` (skipping headings), from a random start."""
+    sents = [text[a:b] for a, b in sentences(text) if len(text[a:b].split()) >= 6]
+    total = sum(len(s.split()) for s in sents)
+    if total < target:
+        return None
+    starts = [i for i in range(len(sents)) if sum(len(s.split()) for s in sents[i:]) >= target]
+    i = rng.choice(starts)
+    out, n = [], 0
+    while n < target and i < len(sents):
+        out.append(sents[i])
+        n += len(sents[i].split())
+        i += 1
+    return " ".join(out)
+
+
+def excerpts(text: str, rng: random.Random, per_band: int = 3) -> list[str]:
+    """Excerpts of every band the article is long enough for: up to ``per_band`` each, from random
+    starts (held-out articles are short, median 112 words, so long ones give several)."""
+    out = []
+    words = len(text.split())
+    for lo, hi in BANDS:
+        for _ in range(min(per_band, max(1, words // hi))):
+            piece = cut(text, rng.randint(lo + 5, hi - 10), rng)
+            if piece is not None and piece not in out:
+                out.append(piece)
+    return out
+
+
+def build_sets(articles: int, eval_articles: int, pack) -> list[dict]:
+    """Every text to check: {key, set, clean, text}; deterministic (fixed seeds)."""
+    rng = random.Random(7)
+    held = held_out_articles()
+    half = len(held) // 2
+    docs: list[dict] = []
+    tables = {s: table_for(s, pack) for s in STYLES}
+    for i, art in enumerate(held[:half][:articles]):
+        for j, ex in enumerate(excerpts(art["text"], rng)):
+            docs.append({"key": f"wc{i}.{j}", "set": "wiki-fit", "clean": True, "text": ex})
+            style, rate = STYLES[(i + j) % len(STYLES)], RATES[(i * 3 + j) % len(RATES)]
+            sp = spin(ex, tables[style], rate, rng, pack)
+            docs.append({"key": f"ws{i}.{j}", "set": "spun-fit", "clean": False, "text": sp.text, "rate": sp.rate})
+    for i, art in enumerate(held[half:][:eval_articles]):
+        for j, ex in enumerate(excerpts(art["text"], rng)):
+            docs.append({"key": f"we{i}.{j}", "set": "wiki-eval", "clean": True, "text": ex})
+
+    def whole_and_cuts(prefix: str, name: str, clean: bool, text: str) -> None:
+        docs.append({"key": f"{prefix}", "set": name, "clean": clean, "text": text})
+        for j in range(3):  # three short cuts of each page: short texts are where false positives hide
+            piece = cut(text, rng.randint(55, 140), rng)
+            if piece is not None:
+                docs.append({"key": f"{prefix}.{j}", "set": name, "clean": clean, "text": piece})
+
+    for r in load_jsonl(DEV / "train-pairs.jsonl"):
+        whole_and_cuts(f"tn{r['id']}", "news-fit", True, r["source_text"])
+        if r.get("style", "").startswith("spinner"):
+            whole_and_cuts(f"ts{r['id']}", "real-spun-fit", False, r["spun_text"])
+    for r in load_jsonl(DEV / "clean-news.jsonl"):
+        whole_and_cuts(f"cn{r['id']}", "news-eval", True, r["text"])
+    for name in ("real-pairs.jsonl", "seed-pair.jsonl"):
+        for r in load_jsonl(DEV / name):
+            whole_and_cuts(f"rn{r['id']}", "news-eval", True, r["source_text"])
+            if r.get("style", "").startswith("spinner"):
+                whole_and_cuts(f"rs{r['id']}", "real-spun-eval", False, r["spun_text"])
+    for d in docs:  # cache keys by content: a changed excerpt is checked again, never mismatched
+        d["key"] = d["key"].split(".")[0][:2] + hashlib.sha1(d["text"].encode()).hexdigest()[:16]
+    return docs
+
+
+def features(docs: list[dict], pack, cache: Path) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+    if cache.is_file():
+        for line in cache.open(encoding="utf-8"):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a kill
+            done[row["key"]] = row
+    todo = [d for d in docs if d["key"] not in done]
+    t0 = time.perf_counter()
+    with cache.open("a", encoding="utf-8") as out:
+        for k, d in enumerate(todo):
+            stats = check(d["text"], pack).stats
+            if "evidence" not in stats:  # not English / not prose: never judged, never spun
+                row = {"key": d["key"], "skip": True}
+            else:
+                x = [stats["evidence"], *(stats["screen"][n] for n in SCREEN_FEATURES)]
+                row = {"key": d["key"], "x": x, "n": stats["eligible_terms"], "words": stats["words"],
+                       "measured": stats["measured_rate"]}  # fmt: skip
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+            done[d["key"]] = row
+            if k % 200 == 199:
+                print(f"calibrate: {k + 1}/{len(todo)} checked, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    return done
 
 
 def recall_at_target(neg: np.ndarray, pos: np.ndarray) -> float:
-    """Share of ``pos`` above the (1 - TARGET_FPR) quantile of ``neg``."""
     k = int(TARGET_FPR * len(neg))
-    cut = np.sort(neg)[::-1][k]
-    return float((pos > cut).mean())
+    cut_at = np.sort(neg)[::-1][min(k, len(neg) - 1)]
+    return float((pos > cut_at).mean())
 
 
-def fit_operating_point(neg: np.ndarray, pos: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Weights chosen for recall at the target false-positive rate, then scaled into probabilities.
+def fit_mode(neg: np.ndarray, neg_n: np.ndarray, neg_band: np.ndarray, pos: np.ndarray, pos_n: np.ndarray) -> dict:
+    """Choose shrink, weights and threshold for one mode (see the module docstring)."""
+    rng = np.random.default_rng(0)
+    means = neg.mean(axis=0)
+    best = None
+    for shrink in SHRINKS:
+        def shrunk(x, n, shrink=shrink):
+            return (n[:, None] * x + shrink * means) / (n[:, None] + shrink)
 
-    Log-loss fitting serves the average document; the threshold is set by the few most spun-looking
-    clean documents, so the direction that combines the features is searched for the operating point
-    itself (non-negative weights on standardised features: monotone in every piece of evidence), and
-    a 1-D logistic fit along it turns the combined evidence into a probability-like score.
-    """
-    scale = np.maximum(np.vstack([neg, pos]).std(axis=0), 1e-9)
-    best, best_w = -1.0, np.ones(neg.shape[1])
-    for w in [np.eye(neg.shape[1])[i] for i in range(neg.shape[1])] + list(rng.dirichlet(np.ones(neg.shape[1]), 3000)):
-        d = w / scale
-        r = recall_at_target(neg @ d, pos @ d)
-        if r > best:
-            best, best_w = r, d
-    proj = np.concatenate([neg @ best_w, pos @ best_w])[:, None]
-    a, b = fit_logistic(proj, np.array([0] * len(neg) + [1] * len(pos)), nonneg=True)
-    return best_w * a[0], b
+        sn, sp = shrunk(neg, neg_n), shrunk(pos, pos_n)
+        scale = np.maximum(np.vstack([sn, sp]).std(axis=0), 1e-9)
+        k = neg.shape[1]
+        cands = [np.eye(k)[i] for i in range(k)] + list(rng.dirichlet(np.ones(k), 1500))
+        for w in cands:
+            d = w / scale
+            s_neg, s_pos = sn @ d, sp @ d
+            cutoff = max(np.sort(s_neg[neg_band == b])[::-1][int(TARGET_FPR * (neg_band == b).sum())]
+                         for b in range(len(BANDS)) if (neg_band == b).any())  # fmt: skip
+            r = float((s_pos > cutoff).mean())
+            if best is None or r > best[0]:
+                best = (r, shrink, d)
+    _, shrink, d = best
+    sn = (neg_n[:, None] * neg + shrink * means) / (neg_n[:, None] + shrink)
+    sp = (pos_n[:, None] * pos + shrink * means) / (pos_n[:, None] + shrink)
+    proj = np.concatenate([sn @ d, sp @ d])[:, None]
+    a, b = fit_logistic(proj, np.array([0] * len(sn) + [1] * len(sp)), nonneg=True)
+    weights = d * a[0]
+
+    def score(x):
+        return 1.0 / (1.0 + np.exp(-np.clip(x @ weights + b, -60, 60)))
+
+    s_neg = score(sn)
+    threshold = max(np.sort(s_neg[neg_band == k])[::-1][int(TARGET_FPR * (neg_band == k).sum())] + 1e-6
+                    for k in range(len(BANDS)) if (neg_band == k).any())  # fmt: skip
+    threshold = float(min(0.999999, max(0.5, threshold)))  # never call a text spun at odds below even
+    return {"weights": [round(float(w), 6) for w in weights], "bias": round(b, 6), "threshold": round(threshold, 6),
+            "means": [round(float(m), 6) for m in means], "shrink": shrink}  # fmt: skip
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--docs", type=int, default=300)
+    ap.add_argument("--articles", type=int, default=1000, help="calibration-half articles to cut into excerpts")
+    ap.add_argument("--eval-articles", type=int, default=1000, help="evaluation-half articles to measure on")
+    ap.add_argument("--no-write", action="store_true", help="measure the fit without shipping it")
     args = ap.parse_args()
     require_shared()
-    pack = LanguagePack.load()
-    docs = eval_docs(args.docs, 350, "calibration")
-    rng = random.Random(11)
-    spun_docs = []
-    spun_rates = []
-    styles = ("common", "synonym", "unseen")
-    tables = {s: table_for(s, pack) for s in styles}
-    for i, d in enumerate(docs):
-        style = styles[i % 3]
-        rate = RATES[(i // 3) % len(RATES)]
-        sp = spin(d, tables[style], rate, rng, pack)
-        spun_docs.append(sp.text)
-        spun_rates.append(sp.rate)
-    result = {"target_fpr": TARGET_FPR, "docs": len(docs)}
-    calibration = {}
-    # One full check per document gives every feature of both modes (fast uses the screening ones).
-    names = ["evidence", *SCREEN_FEATURES]
+    pack = load()
+    docs = build_sets(args.articles, args.eval_articles, pack)
+    cache = REPO / ".cache" / "calibrate" / f"features-{pack.identity}.jsonl"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    feats = features(docs, pack, cache)
+    rows = [{**d, **feats[d["key"]]} for d in docs if not feats[d["key"]].get("skip")]
+    for r in rows:
+        r["band"] = band_of(r["words"])
+    fit_clean = [r for r in rows if r["set"] in ("wiki-fit", "news-fit") and r["band"] >= 0]
+    fit_spun = [r for r in rows if r["set"] in ("spun-fit", "real-spun-fit")]
+    result: dict = {"target_fpr": TARGET_FPR, "bands": BANDS, "sets": {}}
+    calibration: dict = {}
+    for mode, cols in (("full", [0, 1, 2, 3]), ("fast", [1, 2, 3])):
+        def arr(rs, cols=cols):
+            return np.array([[r["x"][c] for c in cols] for r in rs]), np.array([r["n"] for r in rs], dtype=float)
 
-    measured: dict[str, float] = {}
+        neg, neg_n = arr(fit_clean)
+        pos, pos_n = arr(fit_spun)
+        cal = fit_mode(neg, neg_n, np.array([r["band"] for r in fit_clean]), pos, pos_n)
+        calibration[mode] = {**cal, "features": [NAMES[c] for c in cols]}
+        from unspin.decode.detect import Calibration
 
-    def features(text: str) -> list[float]:
-        stats = check(text, pack).stats
-        measured[text] = stats["measured_rate"]
-        return [stats["evidence"], *(stats["screen"][k] for k in SCREEN_FEATURES)]
+        c = Calibration(tuple(cal["weights"]), cal["bias"], cal["threshold"], tuple(cal["means"]), cal["shrink"])
+        out: dict = {}
+        for name in ("wiki-fit", "news-fit", "spun-fit", "real-spun-fit", "wiki-eval", "news-eval", "real-spun-eval"):
+            sel = [r for r in rows if r["set"] == name]
+            per_band = {}
+            for k in (-1, 0, 1, 2):
+                sb = [r for r in sel if r["band"] == k]
+                if sb:
+                    scores = [c.score(tuple(r["x"][i] for i in cols), r["n"]) for r in sb]
+                    flagged = sum(s >= c.threshold for s in scores)
+                    label = "under 50 words" if k < 0 else f"{BANDS[k][0]}-{BANDS[k][1]}"
+                    per_band[label] = {"n": len(sb), "flagged": flagged, "max_score": round(max(scores), 3)}
+            out[name] = per_band
+        result["sets"][mode] = out
+    # The cascade's clearing point: the screen must pass on nearly every text the full check flags, so
+    # ``clear`` is the CASCADE_MISS quantile of the screen scores of the spun fitting texts the full
+    # calibration flags; then what it clears and what the cascade's verdicts cost, on the measuring sets.
+    from unspin.decode.detect import Calibration
 
-    neg_all = np.array([features(d) for d in docs])
-    pos_all = np.array([features(d) for d in spun_docs])
-    # The reporting pass's rate estimate: true swap share ~ scale * (measured share - base), least
-    # squares over the spun copies (the share the measuring pass finds in honest text is the base).
-    m = np.array([measured[t] for t in spun_docs])
-    slope, intercept = np.polyfit(m, np.array(spun_rates), 1)
-    rate = {"base": round(float(-intercept / slope), 4), "scale": round(float(slope), 4)}
-    result["rate"] = {**rate, "clean_measured_mean": round(float(np.mean([measured[d] for d in docs])), 4)}
-    rng_np = np.random.default_rng(0)
-    for mode in ("full", "fast"):
-        cols = list(range(1, len(names))) if mode == "fast" else list(range(len(names)))
-        neg, pos = neg_all[:, cols], pos_all[:, cols]
-        weights, bias = fit_operating_point(neg, pos, rng_np)
+    cals = {m: Calibration(tuple(c["weights"]), c["bias"], c["threshold"], tuple(c["means"]), c["shrink"])
+            for m, c in calibration.items()}  # fmt: skip
 
-        def score(f: np.ndarray, weights: np.ndarray = weights, bias: float = bias) -> np.ndarray:
-            return 1.0 / (1.0 + np.exp(-np.clip(f @ weights + bias, -60, 60)))
+    def scores(r):
+        return cals["full"].score(tuple(r["x"]), r["n"]), cals["fast"].score(tuple(r["x"][1:]), r["n"])
 
-        neg_scores = np.sort(score(neg))[::-1]
-        k = int(TARGET_FPR * len(neg_scores))
-        threshold = float(min(0.999999, neg_scores[k] + 1e-6)) if k < len(neg_scores) else 0.5
-        threshold = max(threshold, 0.5)  # never call a text spun at odds below even
-        recall = float((score(pos) >= threshold).mean())
-        fpr = float((score(neg) >= threshold).mean())
-        calibration[mode] = {
-            "weights": [round(float(w), 6) for w in weights],
-            "bias": round(bias, 6),
-            "threshold": round(threshold, 6),
-            "features": [names[c] for c in cols],
-        }
-        result[mode] = {**calibration[mode], "calibration_recall": round(recall, 4), "calibration_fpr": round(fpr, 4)}
-    calibration["rate"] = rate
+    flagged_spun = [scores(r)[1] for r in fit_spun if scores(r)[0] >= cals["full"].threshold]
+    clear = float(np.quantile(flagged_spun, CASCADE_MISS)) if flagged_spun else None
+    calibration["fast"]["clear"] = round(clear, 6) if clear is not None else None
+    cascade = {}
+    for name in ("wiki-eval", "news-eval", "real-spun-eval", "wiki-fit", "real-spun-fit"):
+        sel = [scores(r) for r in rows if r["set"] == name]
+        if not sel:
+            continue
+        cleared = [f < clear for _, f in sel]
+        full_spun = [s >= cals["full"].threshold for s, _ in sel]
+        cascade[name] = {
+            "texts": len(sel), "cleared": round(sum(cleared) / len(sel), 4),
+            "passed_on": round(1 - sum(cleared) / len(sel), 4),
+            "verdicts_equal_full": round(
+                sum(not (c and f) for c, f in zip(cleared, full_spun, strict=True)) / len(sel), 4
+            ),
+        }  # fmt: skip
+    result["cascade"] = cascade
+    m = np.array([r["measured"] for r in rows if r["set"] == "spun-fit"])
+    rates = np.array([r["rate"] for r in rows if r["set"] == "spun-fit"])
+    slope, intercept = np.polyfit(m, rates, 1)
+    calibration["rate"] = {"base": round(float(-intercept / slope), 4), "scale": round(float(slope), 4)}
     calibration["fitted_on"] = (
-        f"{len(docs)} clean held-out Wikipedia excerpts (calibration half) and their spun copies "
-        f"(evaluation spinner, styles common/synonym/unseen, rates {RATES[0]}-{RATES[-1]})"
+        f"{len(fit_clean)} clean excerpts of 50-1,200 words (held-out Wikipedia, calibration half; train-pairs "
+        f"sources) and {len(fit_spun)} spun ones (our spinner, styles {'/'.join(STYLES)}, rates "
+        f"{RATES[0]}-{RATES[-1]}; train-pairs spinner pages, whole and cut); bench/calibrate.py"
     )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
-    emit(
-        result,
-        f"calibrate: full w={result['full']['weights']} t={result['full']['threshold']} "
-        f"recall {result['full']['calibration_recall']}; fast t={result['fast']['threshold']} "
-        f"recall {result['fast']['calibration_recall']} → {OUT.relative_to(REPO)}",
+    result["calibration"] = calibration
+    if not args.no_write:
+        OUT.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+    ev = result["sets"]["full"]
+    summary = "; ".join(
+        f"{name}: " + ", ".join(f"{b} {v['flagged']}/{v['n']}" for b, v in ev[name].items())
+        for name in ("wiki-eval", "news-eval", "real-spun-eval")
     )
+    cas = result["cascade"]
+    summary += (f"; cascade clears {cas['wiki-eval']['cleared']:.0%} of clean Wikipedia, "
+                f"{cas['news-eval']['cleared']:.0%} of clean news, passes on "
+                f"{cas['real-spun-eval']['passed_on']:.0%} of real spun texts")  # fmt: skip
+    emit(result, f"calibrate (full, never fitted on): {summary}; shrink {calibration['full']['shrink']}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
     python bench/engine.py [--docs 120] [--words 350] [--quick]
     python bench/engine.py --speed-only [--prepare] [--words 350]   # speed alone, in a fresh (cold) process
 
+Real pages are checked with a spinner table learnt without their own site (leave-one-site-out; the
+shipped table saw them; bench/loso.py does the same over every real spinner page).
+
 Sets: the real pairs in ../shared/dev/real-pairs.jsonl (spinner style scored for spans and
 restoration; mt and paraphraser for detection), the seed example against its source, our evaluation
 spinner over held-out Wikipedia per style and rate (the evaluation half of the held-out articles; the
@@ -18,15 +21,18 @@ import resource
 import statistics
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEV, emit, load_jsonl, require_shared
+from loso import every_eligible_word, spinner_records
 from metrics import PairScore, gold_span_score, recall_at, roc_auc, threshold_at_fpr
 from spinner import RATES, STYLES, hide_from_engine, spin, table_for
-from unspin.decode import check
+from unspin.decode import check, learned
 from unspin.decode.detect import calibrations
+from unspin.learn.pairs import site
+from unspin.learn.table import learn
 from unspin.pack import LanguagePack
 from unspin.pack.corpus import held_out_articles
 
@@ -62,6 +68,23 @@ def eval_docs(n: int, max_words: int, part: str) -> list[str]:
     return docs
 
 
+@contextmanager
+def leave_site_out(pack, page: dict):
+    """Check ``page`` with a spinner table learnt without its site's pages (the shipped table saw them)."""
+    site_name = site(page)
+    if site_name not in _TABLES:
+        _TABLES[site_name] = learn(spinner_records(), exclude_sites=frozenset({site_name}), pack=pack)
+    learned.use_table(pack, _TABLES[site_name])
+    try:
+        yield
+    finally:
+        pack.memo.pop("spinner_table", None)  # back to the pack's own
+        pack.memo.pop("learned_originals", None)
+
+
+_TABLES: dict = {}
+
+
 def real_pairs(pack) -> dict:
     pairs = list(load_jsonl(DEV / "real-pairs.jsonl"))
     by_style: dict[str, dict] = {}
@@ -70,14 +93,15 @@ def real_pairs(pack) -> dict:
     scores: dict[str, list[float]] = {}
     flagged: dict[str, list[str]] = {}
     for p in pairs:
-        rep = check(p["spun_text"], pack).to_dict()
+        with leave_site_out(pack, p):
+            rep = check(p["spun_text"], pack).to_dict()
         style = p.get("style", "spinner")
         scores.setdefault(style, []).append(rep["score"])
         if rep["spun"]:
             flagged.setdefault(style, []).append(p["id"])
         if style == "spinner":
             spinner.add_pair(p["id"], p["spun_text"], p["source_text"], rep.get("spans", []))
-            everything.add_pair(p["id"], p["spun_text"], p["source_text"], _every_eligible_word(pack, p["spun_text"]))
+            everything.add_pair(p["id"], p["spun_text"], p["source_text"], every_eligible_word(pack, p["spun_text"]))
     for style, s in scores.items():
         n = len(s)
         by_style[style] = {"pages": n, "flagged": len(flagged.get(style, [])), "scores": [round(x, 3) for x in s]}
@@ -90,24 +114,10 @@ def real_pairs(pack) -> dict:
     return by_style
 
 
-def _every_eligible_word(pack, text: str) -> list[dict]:
-    """Spans over every word the engine could call swapped: what token F1 a detector gets on a page
-    known to be spun without telling its words apart (about 40 % of them are swapped)."""
-    from unspin.decode.channel import eligible_flags
-    from unspin.tokens import sentence_tokens
-
-    sents = sentence_tokens(text)
-    return [
-        {"start": t.start, "end": t.end, "original": None}
-        for sent, ok in zip(sents, eligible_flags(pack, sents), strict=True)
-        for t, f in zip(sent, ok, strict=True)
-        if f
-    ]
-
-
 def seed(pack) -> dict:
     pair = next(load_jsonl(DEV / "seed-pair.jsonl"))
-    rep = check(pair["spun_text"], pack).to_dict()
+    with leave_site_out(pack, pair):
+        rep = check(pair["spun_text"], pack).to_dict()
     ps = PairScore()
     ps.add_pair("seed", pair["spun_text"], pair["source_text"], rep["spans"])
     # The issue's named swaps, judged on the restored text: each occurrence of the spun phrase
@@ -173,10 +183,10 @@ def speed(pack, docs: list[str], fast_passes: int = 9) -> dict:
     passes, and ``load_avg_1m`` says how busy the machine was."""
     total = sum(len(d.encode()) for d in docs)
     res: dict = {"bytes": total, "docs": len(docs)}
-    for label, mode in (("first_pass", "full"), ("warm", "full"), ("fast", "fast")):
+    for label, mode in (("first_pass", "full"), ("warm", "full"), ("fast", "fast"), ("cascade", "cascade")):
         t0 = time.perf_counter()
         for d in docs:
-            check(d, pack, fast=mode == "fast")
+            check(d, pack, fast=mode == "fast", cascade=mode == "cascade")
         dt = time.perf_counter() - t0
         res[label] = {"mb_per_s": round(total / dt / 1e6, 4), "docs_per_s": round(len(docs) / dt, 2)}
     times = []

@@ -221,3 +221,24 @@ def test_units_after_figures_are_not_swap_candidates(pack: LanguagePack) -> None
     row = eligible_flags(pack, sents)[0]
     days = [ok for t, ok in zip(sents[0], row, strict=True) if t.text == "days"]
     assert days == [False, True], "a unit only right after a figure"
+
+
+def test_score_does_not_fall_when_a_spun_text_is_repeated(pack: LanguagePack) -> None:
+    """Spinning is a property of the text, not of its length: the example pasted twice or ten times is
+    no less spun (it used to score 0.76 and pass as clean at ten copies)."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    once = check(text, pack)
+    for times in (2, 10):
+        repeated = check("\n\n".join([text] * times), pack)
+        assert repeated.spun and repeated.score >= once.score - 1e-9, times
+        assert repeated.stats["eligible_terms"] == once.stats["eligible_terms"]
+
+
+def test_short_texts_need_stronger_evidence(pack: LanguagePack) -> None:
+    """Features are shrunk towards honest text's mean by a pseudo-count of distinct terms, so the same
+    odd-looking features score lower on a short text than on a long one (short honest news was flagged)."""
+    for cal in calibrations().values():
+        assert cal.shrink > 0 and cal.means is not None
+        odd = tuple(m + 1.0 for m in cal.means)
+        assert cal.score(odd, 20) < cal.score(odd, 200) < cal.score(odd, 10**6)
+        assert cal.score(cal.means, 20) == pytest.approx(cal.score(cal.means, 2000))

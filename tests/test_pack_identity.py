@@ -48,3 +48,20 @@ def test_index_records_the_pack_and_refuses_another(tmp_path: Path, pack: Langua
     other = dataclasses.replace(pack, manifest={**pack.manifest, "files": files})
     with pytest.raises(IndexError_, match="rebuild the index"):
         open_index(tmp_path / "idx", other)
+
+
+def test_channel_cache_key_ignores_parts_the_channel_does_not_read(pack: LanguagePack) -> None:
+    """A new spinner table or licence text changes the pack's identity but not the channel table's key
+    (rebuilding that table costs minutes); a changed thesaurus changes both."""
+    from unspin.decode.channel_cache import CHANNEL_PARTS
+
+    def with_file(name: str, sha: str) -> dict:
+        files = {k: dict(v) for k, v in pack.manifest["files"].items()}
+        files[name] = {"bytes": 1, "sha256": sha}
+        return {**pack.manifest, "files": files}
+
+    base = pack_identity(pack.manifest, CHANNEL_PARTS)
+    table = with_file("spinner-table.json", "1" * 64)
+    assert pack_identity(table) != pack.identity
+    assert pack_identity(table, CHANNEL_PARTS) == base
+    assert pack_identity(with_file("thesaurus/terms.npy", "2" * 64), CHANNEL_PARTS) != base

@@ -29,13 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..pack import substitutes, thesaurus, vectors
+from ..pack import pack_identity, substitutes, thesaurus, vectors
 from . import channel, neighbours
 
 __all__ = ["MIN_COUNT", "cache_path", "load", "warm"]
 
 MIN_COUNT = 100  # ~40 k words for the default pack: the vocabulary of nearly every token in news
 FORMAT = 3  # 2: substitutes and WordNet-aware costs; 3: keyed by the pack's identity and the code
+CHANNEL_PARTS = ("lm.bin", "vocab/", "thesaurus/", "vectors/", "substitutes/")
 
 
 # The modules whose code decides what `channel.compute_originals` returns: their source is part of
@@ -51,7 +52,8 @@ def _identity(pack) -> str:
         code.update(Path(module.__file__).read_bytes())
     params = {
         "format": FORMAT,
-        "pack": pack.identity,
+        # Only the parts the channel reads: a new spinner table or licence text keeps the cache.
+        "pack": pack_identity(pack.manifest, CHANNEL_PARTS),
         "unspin": __version__,
         "lemminflect": _version("lemminflect"),
         "code": code.hexdigest(),

@@ -1,8 +1,9 @@
 """Document verdicts: from the decoder's evidence (or a cheap screen) to a calibrated score.
 
 Flagging an honest author is the worst error unspin can make, so the default thresholds are chosen on
-clean text (held-out Wikipedia and clean news): at most 1 % of clean documents of 100+ words score
-above them. ``bench/calibrate.py`` fits the numbers stored in ``data/calibration.json``.
+clean text (held-out Wikipedia excerpts of 50 to 1,200 words and clean news): at most 0.5 % of the clean
+excerpts of each length band (50-150, 150-400, 400+ words) score above them. ``bench/calibrate.py``
+fits the numbers stored in ``data/calibration.json``.
 
 Texts the models cannot judge get a verdict that says so instead of a guess.
 """
@@ -30,7 +31,14 @@ SPUN, CLEAN, TOO_SHORT, NOT_ENGLISH, NOT_PROSE = "spun", "clean", "too-short", "
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """score = sigmoid(w · features + bias); ``threshold`` on the score keeps clean FPR ≤ target.
+    """score = sigmoid(w · shrunk features + bias); ``threshold`` on the score keeps clean FPR ≤ target
+    in every length band.
+
+    A short text's features are noisy: a 70-word honest news item can look as odd as a spun page by
+    chance. So each feature is shrunk towards its mean over honest text by a pseudo-count of ``shrink``
+    distinct eligible terms, ``(n · x + shrink · mean) / (n + shrink)``: a long text speaks for itself,
+    a short one must be much odder to reach the same score. ``n`` counts *distinct* terms, so a text
+    pasted twice (or ten times) scores as it did once.
 
     Weights are fitted non-negative, so the score is monotone in every piece of evidence.
     """
@@ -38,9 +46,21 @@ class Calibration:
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    means: tuple[float, ...] | None = None
+    shrink: float = 0.0
+    #: fast mode: a screen score below this clears a document in a cascade (`engine.check(cascade=True)`);
+    #: set so that the screen passes on nearly every document the full check would flag.
+    clear: float | None = None
 
-    def score(self, features: tuple[float, ...]) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
+    def shrunk(self, features: tuple[float, ...], n_terms: int) -> tuple[float, ...]:
+        if not self.shrink or self.means is None:
+            return tuple(features)
+        k = self.shrink
+        return tuple((n_terms * x + k * m) / (n_terms + k) for x, m in zip(features, self.means, strict=True))
+
+    def score(self, features: tuple[float, ...], n_terms: int = 10**9) -> float:
+        x = self.shrunk(features, n_terms)
+        z = self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
@@ -62,7 +82,11 @@ def calibrations() -> dict[str, Calibration]:
     raw = _calibration_file()
     try:
         return {
-            mode: Calibration(tuple(raw[mode]["weights"]), raw[mode]["bias"], raw[mode]["threshold"])
+            mode: Calibration(
+                tuple(raw[mode]["weights"]), raw[mode]["bias"], raw[mode]["threshold"],
+                tuple(raw[mode]["means"]) if raw[mode].get("means") else None, float(raw[mode].get("shrink", 0.0)),
+                raw[mode].get("clear"),
+            )
             for mode in ("full", "fast")
         }
     except (KeyError, TypeError):

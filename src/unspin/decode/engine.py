@@ -133,9 +133,19 @@ def decode_plan(pack, plan: SentencePlan | None, rho: float = RHO) -> list[Decis
 
 
 def check(
-    text: str, pack=None, threshold: float | None = None, fast: bool = False, explain: list | None = None
+    text: str,
+    pack=None,
+    threshold: float | None = None,
+    fast: bool = False,
+    explain: list | None = None,
+    cascade: bool = False,
 ) -> Report:
     """The full report for ``text``: verdict, score, spans with originals, restored text.
+
+    ``fast``: the screen's calibrated verdict alone (no spans). ``cascade``: the screen first; a text it
+    clears (screen score under the fast calibration's ``clear``, set so that the screen passes on
+    nearly every text the full check would flag) gets the screen's report (``stats.mode`` says
+    ``cascade-cleared``), every other text the full check: crawl-scale speed, full-check verdicts.
 
     ``explain``: a list that receives, for every substitution of the reporting pass (reported or
     not), ``(features, start, end, original)`` (`scorer.features`; offsets into ``text``): what the
@@ -158,21 +168,28 @@ def check(
         report.stats["flagged_words"] = 0
         return report
     flags = eligible_flags(pack, sentences)
+    n_terms = _distinct_terms(sentences, flags)
+    report.stats["eligible_terms"] = n_terms
     screened = detect.screen(pack, sentences, flags)
     report.stats["screen"] = dict(zip(detect.SCREEN_FEATURES, (round(x, 4) for x in screened), strict=True))
+    if cascade and not fast:
+        screen_cal = detect.calibrations()["fast"]
+        if screen_cal.clear is not None and screen_cal.score(screened, n_terms) < screen_cal.clear:
+            fast, cal = True, screen_cal
+            threshold = cal.threshold
     if fast:
         features: tuple[float, ...] = screened
-        report.stats["mode"] = "fast"
-        score = cal.score(features)
+        report.stats["mode"] = "fast" if mode == "fast" else "cascade-cleared"
+        score = cal.score(features, n_terms)
     else:
         plans = [plan_sentence(pack, sent, ok) for sent, ok in zip(sentences, flags, strict=True)]
         # Pass 1 measures: every document decoded under the same prior, so its evidence is
         # comparable across documents and calibrated into the score.
         measured = [decode_plan(pack, plan, RHO) for plan in plans]
-        evidence = _evidence(repaired, sentences, measured, n_words)
+        evidence = _evidence(repaired, sentences, measured, n_terms)
         measured_rate = sum(1 for ds in measured for d in ds if d.gain >= 0) / max(1, sum(map(sum, flags)))
         features = (evidence, *screened)
-        score = cal.score(features)
+        score = cal.score(features, n_terms)
         # Pass 2 reports: the prior the document's own evidence calls for (see `document_rho`).
         rho = document_rho(score, cal.threshold, measured_rate)
         reported = measured if rho == RHO else [decode_plan(pack, plan, rho) for plan in plans]
@@ -225,10 +242,16 @@ def span_min_gain(score: float, threshold: float) -> float:
     return SPAN_MIN_GAIN + (SPUN_SPAN_MIN_GAIN - SPAN_MIN_GAIN) * spun_weight(score, threshold)
 
 
-def _evidence(repaired: str, sentences: list[list[Token]], decisions: list[list[Decision]], n_words: int) -> float:
-    """The document's evidence for the score: per 100 words, the capped log-odds of its confident
-    substitutions with a clear original, counted once per distinct observed term (repeats are the
-    author's topic words, not new evidence)."""
+def _distinct_terms(sentences: list[list[Token]], flags: list[list[bool]]) -> int:
+    """How many distinct words (lower case) of the text a spinner could have swapped."""
+    pairs = (zip(sent, ok, strict=True) for sent, ok in zip(sentences, flags, strict=True))
+    return len({t.text.lower() for row in pairs for t, f in row if f})
+
+
+def _evidence(repaired: str, sentences: list[list[Token]], decisions: list[list[Decision]], n_terms: int) -> float:
+    """The document's evidence for the score: per 100 distinct eligible terms, the capped log-odds of its
+    confident substitutions with a clear original, counted once per distinct observed term (repeats
+    are the author's topic words, not new evidence; and a text pasted twice is no less spun)."""
     best_gain: dict[str, float] = {}
     for sent, ds in zip(sentences, decisions, strict=True):
         for d in ds:
@@ -236,7 +259,7 @@ def _evidence(repaired: str, sentences: list[list[Token]], decisions: list[list[
                 continue
             key = repaired[sent[d.cand.start].start : sent[d.cand.end - 1].end].lower()
             best_gain[key] = max(best_gain.get(key, 0.0), min(d.gain, EVIDENCE_CAP))
-    return 100.0 * sum(best_gain.values()) / max(n_words, 1)
+    return 100.0 * sum(best_gain.values()) / max(n_terms, 1)
 
 
 @dataclass(frozen=True)

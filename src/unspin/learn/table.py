@@ -78,9 +78,18 @@ class SpinnerTable:
         Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
 
 
-def learn(records: Iterable[dict], exclude_sites: frozenset[str] = frozenset()) -> SpinnerTable:
+def _linked(pack, spun: str, original: str) -> bool:
+    """Does the pack's thesaurus list ``original`` among the terms a spinner could turn into ``spun``?"""
+    return any(term == original for term, _pos, _flags in pack.thesaurus.sources_with_flags(spun))
+
+
+def learn(records: Iterable[dict], exclude_sites: frozenset[str] = frozenset(), pack=None) -> SpinnerTable:
     """Count the swaps of every spinner-style pair (``{spun_text, source_text, spun_url, style}``),
-    leaving out the pages of ``exclude_sites`` (leave-one-site-out measurement)."""
+    leaving out the pages of ``exclude_sites`` (leave-one-site-out measurement).
+
+    A block that swaps word for word also counts its word pairs; in one that does not ("Turkish
+    troopers have been" ← "Turkish soldiers were"), with a ``pack``, the word pairs its thesaurus links
+    are counted too, since the alignment cannot tell which word became which."""
     pairs: dict[str, Counter] = defaultdict(Counter)
     output: Counter = Counter()
     kept: Counter = Counter()
@@ -99,6 +108,11 @@ def learn(records: Iterable[dict], exclude_sites: frozenset[str] = frozenset()) 
                 for s, o in zip(sw.spun, sw.original, strict=True):
                     if _usable((s,), (o,)):
                         pairs[s][o] += 1
+            elif pack is not None and len(sw.spun) != len(sw.original):
+                for s in sw.spun:
+                    for o in sw.original:
+                        if o not in sw.spun and _usable((s,), (o,)) and _linked(pack, s, o):
+                            pairs[s][o] += 1
             for w in sw.spun:
                 output[w] += 1
         for w in aligned.kept:
@@ -116,9 +130,10 @@ def learn(records: Iterable[dict], exclude_sites: frozenset[str] = frozenset()) 
 LICENCE_HEADING = "## Spinner table (`spinner-table.json`): counts learnt by unspin from real spun pages"
 
 
-def add_to_pack(pack_dir: Path, pair_files: list[Path]) -> dict:
+def add_to_pack(pack_dir: Path, pair_files: list[Path], pack=None) -> dict:
     """Learn the table from ``pair_files`` (JSONL of pairs) and write it into the pack in place, with its
-    provenance in the manifest and LICENSES.md (the pack's identity changes with it)."""
+    provenance in the manifest and LICENSES.md (the pack's identity changes with it). ``pack``: the
+    loaded pack, whose thesaurus links the words of unequal swaps (see `learn`)."""
     from ..pack.manifest import read_manifest, write_manifest
 
     manifest = read_manifest(pack_dir)
@@ -126,7 +141,7 @@ def add_to_pack(pack_dir: Path, pair_files: list[Path]) -> dict:
     for path in pair_files:
         with open(path, encoding="utf-8") as fh:
             records.extend(json.loads(line) for line in fh if line.strip())
-    table = learn(records)
+    table = learn(records, pack=pack)
     if not table.pairs:
         raise ValueError("no spinner-style pair in the inputs: nothing to learn")
     table.write(pack_dir / FILE_NAME)

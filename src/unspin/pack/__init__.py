@@ -38,11 +38,15 @@ def default_pack_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "pack-en"
 
 
-def pack_identity(manifest: dict) -> str:
+def pack_identity(manifest: dict, parts: tuple[str, ...] | None = None) -> str:
     """A pack's identity: a hash of its name and its files' SHA-256 (the manifest's file table), so two
     packs with the same content have the same identity wherever they lie, and a rebuilt or edited
     pack has another. Indexes, batch runs and caches record it and refuse a pack that is not theirs."""
-    files = {name: entry["sha256"] for name, entry in sorted(manifest.get("files", {}).items())}
+    files = {
+        name: entry["sha256"]
+        for name, entry in sorted(manifest.get("files", {}).items())
+        if parts is None or name.startswith(parts)
+    }
     blob = json.dumps({"name": manifest.get("name"), "format": manifest.get("format"), "files": files}, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 

@@ -92,9 +92,10 @@ def add_spinner_table_cmd(pairs: tuple[Path, ...], pack_dir: Path) -> None:
     """Learn what real spinners swap from (spun page, source) pairs, JSONL records {spun_text,
     source_text, spun_url, style}, into the pack's spinner table (the learned channel)."""
     from ..learn.table import add_to_pack
+    from . import LanguagePack
 
     try:
-        m = add_to_pack(pack_dir, list(pairs))
+        m = add_to_pack(pack_dir, list(pairs), pack=LanguagePack.load(pack_dir))
     except (OSError, ValueError, KeyError) as e:
         _fail(str(e))
     t = m["spinner_table"]
