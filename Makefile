@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser
+.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser wheel-check
 
 setup: $(STAMP)
 
@@ -54,6 +54,11 @@ browser:
 
 test: lint kenlm-tools pack-sources
 	$(PY) -m pytest -q
+
+# Build the code wheel and the English pack's wheel, install them into a fresh venv with only their
+# declared dependencies, and run `unspin check --json` and `unspin repair` there (scripts/wheel-check.sh).
+wheel-check: setup
+	PYTHON=$(PY) bash scripts/wheel-check.sh
 
 bench: setup kenlm-tools pack-sources
 	$(PY) bench/repair.py

@@ -97,8 +97,13 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
         m = read_manifest(p)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
+    from .lm import _batch_module
+
+    # Which path batched LM queries, the screen and the tokenizer take in this install: the compiled
+    # extension is built by scripts/build-kenlm-tools.sh in a checkout and is in no wheel.
+    compiled = _batch_module() is not None
     if as_json:
-        click.echo(json.dumps({**m, "identity": pack_identity(m)}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**m, "identity": pack_identity(m), "compiled": compiled}, indent=2, ensure_ascii=False))
         return
     lm, c, v, t, w = m["lm"], m["corpus"], m["vocab"], m["thesaurus"], m["vectors"]
     rows = [
@@ -117,6 +122,8 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
         ("substitutes", f"{m['substitutes']['words']:,} words x {m['substitutes']['neighbours_per_word']} nearest"
                         if m.get("substitutes") else "none"),
         ("sources", "; ".join(f"{k}: {s['licence']}" for k, s in m["sources"].items())),
+        ("fast path", "compiled extension (unspin.pack._kenlm_batch)" if compiled
+                      else "pure Python: the compiled extension is not built (scripts/build-kenlm-tools.sh)"),
     ]
     width = max(len(k) for k, _ in rows)
     for k, val in rows:
