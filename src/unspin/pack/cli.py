@@ -27,7 +27,8 @@ def pack() -> None:
               "or plain text. Repeatable.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Pack folder to write (replaced).")
 @click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Moby/WordNet/GloVe downloads (default: .cache/pack-sources, see scripts/fetch-pack-sources.sh).")
+              help="Moby/WordNet/GloVe downloads (default: $UNSPIN_PACK_SOURCES, else a checkout's "
+              ".cache/pack-sources: scripts/fetch-pack-sources.sh). KenLM's tools: $UNSPIN_KENLM_BIN or $PATH.")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep intermediate files here and reuse them on the next run (default: a temporary folder).")
 @click.option("--order", default=4, show_default=True, help="N-gram order.")
