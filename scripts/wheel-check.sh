@@ -60,6 +60,9 @@ rc=0
 "$WORK/venv/bin/unspin" check --json "$REPO/examples/spun-news.txt" > check.json || rc=$?
 [ "$rc" = 1 ] || { echo "unspin check: exit $rc, expected 1 (spun)"; cat check.json; exit 1; }
 "$WORK/venv/bin/unspin" repair "$REPO/examples/spun-news.txt" > repaired.txt
+if "$WORK/venv/bin/python" -X importtime -c "import unspin.repair" 2>&1 | grep -E '\| +(kenlm|numpy)$'; then
+    echo "import unspin.repair loaded KenLM or numpy"; exit 1
+fi
 "$WORK/venv/bin/python" - "$REPO" <<'PY'
 import json, sys
 from pathlib import Path
