@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser
+.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser wheel-check schema
 
 setup: $(STAMP)
 
@@ -54,6 +54,15 @@ browser:
 
 test: lint kenlm-tools pack-sources
 	$(PY) -m pytest -q
+
+# The report's JSON Schema, generated from unspin/report.py (tests/test_contract.py fails when it is stale).
+schema: setup
+	$(PY) -m unspin.contract --write docs/report.schema.json
+
+# Build the code wheel and the English pack's wheel, install them into a fresh venv with only their
+# declared dependencies, and run `unspin check --json` and `unspin repair` there (scripts/wheel-check.sh).
+wheel-check: setup
+	PYTHON=$(PY) bash scripts/wheel-check.sh
 
 bench: setup kenlm-tools pack-sources
 	$(PY) bench/repair.py

@@ -1,4 +1,4 @@
-"""Metric definitions shared by the bench scripts.
+"""Metric definitions shared by the bench scripts (docs/ARCHITECTURE.md §5).
 
 - Substitution detection: spun sentences are aligned with source sentences; spun words inside
   replaced blocks of the word-level alignment are the gold substitutions; precision / recall / F1 of

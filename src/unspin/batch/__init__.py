@@ -26,6 +26,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from ..report import ErrorRow
 from ..textio import InputError
 from ..workers import spawning_workers
 from .sources import Record, read_records
@@ -44,12 +45,12 @@ def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
     from ..decode import check
 
     if record.error is not None:
-        return {"version": 1, "id": record.id, "error": record.error, **record.meta}
+        return ErrorRow(record.id, record.error, record.meta).to_dict()
     text = record.text or ""
     if len(text) > MAX_RECORD_CHARS:
-        return {"version": 1, "id": record.id, "error": f"text longer than {MAX_RECORD_CHARS} characters"}
+        return ErrorRow(record.id, f"text longer than {MAX_RECORD_CHARS} characters").to_dict()
     if not text.strip():
-        return {"version": 1, "id": record.id, "error": "empty text"}
+        return ErrorRow(record.id, "empty text").to_dict()
     try:
         report = check(text, pack, fast=fast)
         if index is not None:
@@ -57,7 +58,7 @@ def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
 
             attach_trace(report, index)
     except Exception as exc:  # an engine failure on one record must not lose the others
-        return {"version": 1, "id": record.id, "error": f"internal error: {type(exc).__name__}: {exc}"}
+        return ErrorRow(record.id, f"internal error: {type(exc).__name__}: {exc}").to_dict()
     report.id = record.id
     row = report.to_dict()
     row.update(record.meta)

@@ -1,4 +1,4 @@
-"""Detect and restore: the noisy-channel decoder over a language pack (DESIGN.md §2).
+"""Detect and restore: the noisy-channel decoder over a language pack (docs/ARCHITECTURE.md §1).
 
 ``channel``  which originals can become an observed word or phrase, and how likely;
 ``decoder``  the beam search for the most probable original, with per-decision confidences;

@@ -4,13 +4,14 @@ A pack holds an n-gram language model (KenLM binary), a vocabulary with frequenc
 (words and phrases, both directions, inflection-aware), word vectors and distributional substitutes
 (which words fill the same slots in the corpus), plus a manifest. All of it is
 memory-mapped on load, so `LanguagePack.load` costs milliseconds and the resident memory is only what
-queries touch. Packs are built by `unspin pack build` (see `build.py`); a default English pack ships
-in ``src/unspin/data/pack-en``.
+queries touch. Packs are built by `unspin pack build` (see `build.py`); the default English pack lives in
+``src/unspin/data/pack-en`` and installs as its own package, ``unspin-pack-en``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
@@ -27,15 +28,33 @@ if TYPE_CHECKING:  # the parts import KenLM and numpy: loaded by `LanguagePack.l
     from .vectors import Vectors
     from .vocab import Vocabulary
 
-__all__ = ["LanguagePack", "default_pack_path", "load", "pack_identity"]
+__all__ = ["LanguagePack", "checkout_root", "default_pack_path", "load", "pack_identity"]
+
+
+#: The English pack inside a checkout. It is not in the code wheel: ``pip install`` gets it as the
+#: ``unspin-pack-en`` package (packages/unspin-pack-en), which installs it as ``unspin_pack_en``.
+CHECKOUT_PACK = Path(__file__).resolve().parent.parent / "data" / "pack-en"
 
 
 def default_pack_path() -> Path:
-    """The pack used when none is named: $UNSPIN_PACK, else the one shipped with unspin."""
+    """The pack used when none is named: $UNSPIN_PACK, else the installed ``unspin_pack_en`` package,
+    else the checkout's ``src/unspin/data/pack-en``."""
     env = os.environ.get("UNSPIN_PACK")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data" / "pack-en"
+    spec = importlib.util.find_spec("unspin_pack_en")
+    if spec is not None and spec.submodule_search_locations:
+        installed = Path(next(iter(spec.submodule_search_locations)))
+        if (installed / "manifest.json").is_file():
+            return installed
+    return CHECKOUT_PACK
+
+
+def checkout_root() -> Path | None:
+    """The repository's root when unspin runs from a checkout (``src/`` layout), else None: the pack
+    builder's defaults for its tools and sources exist only there (an install passes them explicitly)."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "unspin").is_dir() else None
 
 
 def pack_identity(manifest: dict, parts: tuple[str, ...] | None = None) -> str:

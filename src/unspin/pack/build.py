@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import __version__
 from ..tokens import lm_form
+from . import checkout_root
 from .corpus import HELD_OUT_COUNT
 from .manifest import SOURCES, read_manifest, write_manifest
 from .substitutes import build_substitutes
@@ -151,9 +152,22 @@ def count_lm_tokens(texts: list[Path], work: Path, workers: int = 2) -> Counter:
     return total
 
 def kenlm_tools() -> Path:
-    """Folder with lmplz and build_binary: $UNSPIN_KENLM_BIN, else the repo's ``.cache/kenlm/bin``."""
+    """Folder with lmplz and build_binary: $UNSPIN_KENLM_BIN, else (in a checkout) the ``.cache/kenlm/bin``
+    that scripts/build-kenlm-tools.sh fills, else the folder of ``lmplz`` on $PATH; an installed unspin
+    never looks for them inside its own files."""
     env = os.environ.get("UNSPIN_KENLM_BIN")
-    d = Path(env) if env else Path(__file__).resolve().parents[3] / ".cache" / "kenlm" / "bin"
+    root = checkout_root()
+    on_path = shutil.which("lmplz")
+    if env:
+        d = Path(env)
+    elif root is not None and (root / ".cache" / "kenlm" / "bin" / "lmplz").is_file():
+        d = root / ".cache" / "kenlm" / "bin"
+    elif on_path:
+        d = Path(on_path).resolve().parent
+    elif root is not None:
+        d = root / ".cache" / "kenlm" / "bin"  # not built yet: the error below says how
+    else:
+        raise FileNotFoundError("KenLM's lmplz and build_binary not found: set UNSPIN_KENLM_BIN to their folder")
     for tool in ("lmplz", "build_binary"):
         if not (d / tool).is_file():
             raise FileNotFoundError(f"{d / tool} missing: run scripts/build-kenlm-tools.sh (or set UNSPIN_KENLM_BIN)")
@@ -258,9 +272,15 @@ def _arpa_counts(arpa: Path) -> dict[int, int]:
 # ------------------------------------------------------------------------------------------ whole pack
 
 def default_sources() -> Path:
-    """Where scripts/fetch-pack-sources.sh puts Moby, WordNet and GloVe: $UNSPIN_PACK_SOURCES or .cache."""
+    """Moby, WordNet and GloVe when ``--sources`` is not given: $UNSPIN_PACK_SOURCES, else (in a
+    checkout) ``.cache/pack-sources``, where scripts/fetch-pack-sources.sh puts them."""
     env = os.environ.get("UNSPIN_PACK_SOURCES")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / ".cache" / "pack-sources"
+    if env:
+        return Path(env)
+    root = checkout_root()
+    if root is None:
+        raise FileNotFoundError("Moby, WordNet and GloVe not given: pass --sources, or set UNSPIN_PACK_SOURCES")
+    return root / ".cache" / "pack-sources"
 
 
 def build_pack(
@@ -378,7 +398,12 @@ def _substitutes_stage(texts: list[Path], uncased: Counter, out: Path, words: in
 
 
 def add_substitutes(
-    corpus: list[Path], pack_dir: Path, work: Path | None = None, words: int = 50000, workers: int = 2
+    corpus: list[Path],
+    pack_dir: Path,
+    work: Path | None = None,
+    words: int = 50000,
+    workers: int = 2,
+    sources: Path | None = None,
 ) -> dict:
     """Build (or rebuild) only the substitutes of an existing pack, from the corpus it was built from.
 
@@ -406,7 +431,8 @@ def add_substitutes(
         manifest.pop("format", None)
         manifest["substitutes"] = info
         manifest.setdefault("build", {})["substitute_words"] = words
-        (pack_dir / "LICENSES.md").write_text(licences_text(default_sources() / "wordnet"), encoding="utf-8")
+        wordnet = (sources or default_sources()) / "wordnet"
+        (pack_dir / "LICENSES.md").write_text(licences_text(wordnet), encoding="utf-8")
         return write_manifest(pack_dir, manifest)
     finally:
         if not keep_work:

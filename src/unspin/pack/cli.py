@@ -27,7 +27,8 @@ def pack() -> None:
               "or plain text. Repeatable.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Pack folder to write (replaced).")
 @click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Moby/WordNet/GloVe downloads (default: .cache/pack-sources, see scripts/fetch-pack-sources.sh).")
+              help="Moby/WordNet/GloVe downloads (default: $UNSPIN_PACK_SOURCES, else a checkout's "
+              ".cache/pack-sources: scripts/fetch-pack-sources.sh). KenLM's tools: $UNSPIN_KENLM_BIN or $PATH.")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep intermediate files here and reuse them on the next run (default: a temporary folder).")
 @click.option("--order", default=4, show_default=True, help="N-gram order.")
@@ -116,8 +117,13 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
         m = read_manifest(p)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
+    from .lm import _batch_module
+
+    # Which path batched LM queries, the screen and the tokenizer take in this install: the compiled
+    # extension is built by scripts/build-kenlm-tools.sh in a checkout and is in no wheel.
+    compiled = _batch_module() is not None
     if as_json:
-        click.echo(json.dumps({**m, "identity": pack_identity(m)}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**m, "identity": pack_identity(m), "compiled": compiled}, indent=2, ensure_ascii=False))
         return
     lm, c, v, t, w = m["lm"], m["corpus"], m["vocab"], m["thesaurus"], m["vectors"]
     rows = [
@@ -136,6 +142,8 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
         ("substitutes", f"{m['substitutes']['words']:,} words x {m['substitutes']['neighbours_per_word']} nearest"
                         if m.get("substitutes") else "none"),
         ("sources", "; ".join(f"{k}: {s['licence']}" for k, s in m["sources"].items())),
+        ("fast path", "compiled extension (unspin.pack._kenlm_batch)" if compiled
+                      else "pure Python: the compiled extension is not built (scripts/build-kenlm-tools.sh)"),
     ]
     width = max(len(k) for k, _ in rows)
     for k, val in rows:

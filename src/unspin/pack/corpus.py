@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..tokens import WORD, lm_form, sentences, tokenize
+from . import checkout_root
 
 __all__ = [
     "DEFAULT_CORPUS_DIR",
@@ -28,9 +29,12 @@ __all__ = [
     "training_articles",
 ]
 
-#: Where the English Wikipedia extract lives: shared/ beside the repository, as for tests and bench
-#: (override with $UNSPIN_CORPUS, or $UNSPIN_SHARED for the whole shared folder).
-DEFAULT_CORPUS_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "corpora" / "enwiki"
+#: Where the English Wikipedia extract lives in a checkout: shared/ beside the repository, as for
+#: tests and bench (override with $UNSPIN_CORPUS, or $UNSPIN_SHARED for the whole shared folder).
+#: None for an installed unspin, which has no such neighbour.
+DEFAULT_CORPUS_DIR = (
+    root.parent / "shared" / "corpora" / "enwiki" if (root := checkout_root()) is not None else None
+)
 #: How many articles at the end of the last shard are held out for evaluation.
 HELD_OUT_COUNT = 2000
 
@@ -42,6 +46,8 @@ def corpus_dir() -> Path:
         return Path(os.environ["UNSPIN_CORPUS"])
     if os.environ.get("UNSPIN_SHARED"):
         return Path(os.environ["UNSPIN_SHARED"]) / "corpora" / "enwiki"
+    if DEFAULT_CORPUS_DIR is None:
+        raise FileNotFoundError("no Wikipedia corpus: set UNSPIN_CORPUS (or UNSPIN_SHARED), or pass the corpus")
     return DEFAULT_CORPUS_DIR
 
 

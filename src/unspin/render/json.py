@@ -1,4 +1,4 @@
-"""The JSON face of a report: the contract other tools read (DESIGN.md §3)."""
+"""The JSON face of a report: the contract other tools read (docs/ARCHITECTURE.md §3)."""
 
 from __future__ import annotations
 

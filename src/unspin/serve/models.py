@@ -1,7 +1,9 @@
 """Typed request and response shapes for the HTTP API, so the OpenAPI schema documents the contract.
 
-The response models *mirror* ``unspin.report`` (DESIGN.md §3); responses themselves are produced by
-``Report.to_dict()``, so the contract is still defined once and these models only describe it.
+The report's models come from ``unspin.contract``, which derives them from ``unspin.report``'s
+dataclasses (docs/ARCHITECTURE.md): the contract's fields are declared there only. Here are what the
+API adds (the page's ``segments``, a reader's ``decision`` on a span) and its own requests and errors.
+Responses themselves are produced by ``Report.to_dict()``; these models describe them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .. import contract
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -48,21 +52,10 @@ class TraceIn(TextIn):
     check: bool = Field(False, description="Also run spin detection: verdict, score, spans, restored.")
 
 
-class RepairOut(BaseModel):
-    start: int
-    end: int
-    before: str
-    after: str
-    kind: str
+RepairOut = contract.Repair
 
 
-class SpanOut(BaseModel):
-    start: int
-    end: int
-    text: str
-    original: str | None
-    confidence: float
-    why: str
+class SpanOut(contract.Span):
     decision: Literal["accepted", "rejected"] | None = Field(
         None, description="Set by a reader in the web page; never by the engine."
     )
@@ -83,22 +76,11 @@ class SegmentOut(BaseModel):
     parts: list[SegmentOut] | None = None
 
 
-class ReportOut(BaseModel):
-    """The report contract, version 1 (README, DESIGN.md §3). Fields of stages that did not run are absent."""
+class ReportOut(contract.Report):
+    """The report contract, version 1 (README, docs/report.schema.json). Fields of stages that did not run
+    are absent. The API may add ``segments`` (the input cut into highlightable pieces)."""
 
-    model_config = ConfigDict(extra="allow")
-
-    version: int
-    id: str | None = None
-    spun: bool | None = None
-    score: float | None = None
-    verdict: str | None = None
-    repaired: str
-    restored: str | None = None
-    repairs: list[RepairOut]
     spans: list[SpanOut] | None = None
-    stats: dict[str, Any] | None = None
-    trace: list[dict[str, Any]] | None = None
     segments: list[SegmentOut] | None = None
 
 

@@ -179,7 +179,7 @@ def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -
 
 
 def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP) -> Report:
-    """Fill ``report.trace``: candidate sources of the report's text, best first (see DESIGN.md §3)."""
+    """Fill ``report.trace``: candidate sources of the report's text, best first (see docs/ARCHITECTURE.md §3)."""
     found = [c for c in index.search(report.repaired, top=top) if c.is_source]
     report.trace = [_source_result(index, c, report.repaired, report.repairs) for c in found]
     return report
