@@ -52,7 +52,7 @@ def test_filter_drops_spun_documents_and_tags_metadata(tmp_path: Path) -> None:
     assert kept[0]["metadata"]["unspin_spun"] is False
     spun = dropped[0]["metadata"]
     assert spun["unspin_spun"] is True and spun["unspin_score"] >= 0.5
-    assert any(s["original"] == "soldiers" for s in spun["unspin_spans"])
+    assert any(s["original"] == "Foreign" for s in spun["unspin_spans"])
 
 
 def test_filter_can_tag_without_dropping(tmp_path: Path) -> None:
@@ -61,3 +61,10 @@ def test_filter_can_tag_without_dropping(tmp_path: Path) -> None:
     by_id = {d["id"]: d["metadata"] for d in kept}
     assert by_id["spun"]["unspin_score"] > by_id["clean"]["unspin_score"]
     assert "unspin_spans" not in by_id["spun"]
+
+
+def test_cascade_clears_with_the_screen_and_judges_the_rest_in_full(tmp_path: Path) -> None:
+    kept, dropped = _run(tmp_path, UnspinFilter(cascade=True))
+    assert [d["id"] for d in kept] == ["clean"] and [d["id"] for d in dropped] == ["spun"]
+    assert kept[0]["metadata"]["unspin_mode"] == "cascade-cleared" and "unspin_spans" not in kept[0]["metadata"]
+    assert dropped[0]["metadata"]["unspin_mode"] == "full" and dropped[0]["metadata"]["unspin_spans"]

@@ -94,11 +94,12 @@ def test_score_is_monotone_in_the_evidence(pack: LanguagePack, mode: str) -> Non
     report = check(EXAMPLE.read_text(encoding="utf-8"), pack, fast=mode == "fast")
     screen = tuple(report.stats["screen"].values())
     features = screen if mode == "fast" else (report.stats["evidence"], *screen)
-    assert cal.score(features) == pytest.approx(report.score, abs=1e-3)
+    n = report.stats["eligible_terms"]
+    assert cal.score(features, n) == pytest.approx(report.score, abs=1e-3)
     for k in range(len(features)):
         for step in (0.01, 0.5, 5.0):
             more = tuple(x + step if i == k else x for i, x in enumerate(features))
-            assert cal.score(more) >= cal.score(features), (mode, k, step)
+            assert cal.score(more, n) >= cal.score(features, n), (mode, k, step)
 
 
 @pytest.mark.parametrize(
@@ -236,9 +237,41 @@ def test_score_does_not_fall_when_a_spun_text_is_repeated(pack: LanguagePack) ->
 
 def test_short_texts_need_stronger_evidence(pack: LanguagePack) -> None:
     """Features are shrunk towards honest text's mean by a pseudo-count of distinct terms, so the same
-    odd-looking features score lower on a short text than on a long one (short honest news was flagged)."""
+    odd-looking features count for less in a short text (short honest news was flagged); what remains
+    between length bands is a fitted log-odds offset, interpolated in log(terms)."""
     for cal in calibrations().values():
-        assert cal.shrink > 0 and cal.means is not None
+        assert cal.shrink > 0 and cal.means is not None and cal.length_offsets
         odd = tuple(m + 1.0 for m in cal.means)
-        assert cal.score(odd, 20) < cal.score(odd, 200) < cal.score(odd, 10**6)
-        assert cal.score(cal.means, 20) == pytest.approx(cal.score(cal.means, 2000))
+        short, long = cal.shrunk(odd, 20), cal.shrunk(odd, 200)
+        for s, lo, m in zip(short, long, cal.means, strict=True):
+            assert abs(s - m) < abs(lo - m)
+        (n0, o0), (n1, o1) = cal.length_offsets[:2]
+        assert cal.offset(1) == cal.offset(int(n0)) == pytest.approx(o0, abs=1e-2)
+        assert cal.offset(10**9) == pytest.approx(cal.length_offsets[-1][1])
+        mid = int((n0 * n1) ** 0.5)  # halfway in log(terms)
+        assert cal.offset(mid) == pytest.approx((o0 + o1) / 2, abs=0.02)
+        for n in (10, 50, 100, 300, 1000, 5000):  # honest text's typical features are never spun
+            assert cal.score(cal.means, n) < cal.threshold
+
+
+def test_long_documents_planned_in_windows_give_the_same_report(pack: LanguagePack, monkeypatch) -> None:
+    """Windows bound a long check's memory (plans are dropped after each window) and change no answer."""
+    from unspin.decode import engine
+
+    text = "\n\n".join([EXAMPLE.read_text(encoding="utf-8"), CLEAN] * 3)
+    whole = check(text, pack).to_dict()
+    monkeypatch.setattr(engine, "WINDOW_SENTENCES", 7)
+    assert len(engine.sentence_tokens(text)) > 3 * 7
+    assert check(text, pack).to_dict() == whole
+
+
+def test_cascade_clears_with_the_screen_and_checks_the_rest_in_full(pack: LanguagePack) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    full = check(text, pack)
+    cascaded = check(text, pack, cascade=True)
+    assert cascaded.stats["mode"] == "full" and cascaded.to_dict() == full.to_dict()
+    clean = check(CLEAN, pack, cascade=True)
+    screen = check(CLEAN, pack, fast=True)
+    assert calibrations()["fast"].clear is not None
+    assert clean.stats["mode"] == "cascade-cleared" and clean.spans == [] and not clean.spun
+    assert clean.score == screen.score < calibrations()["fast"].clear

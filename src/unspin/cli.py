@@ -103,10 +103,17 @@ _pack_option = click.option(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Score from which a text is spun.")
 @click.option("--fast", is_flag=True, help="Screening mode: a calibrated verdict without spans, for crawls.")
+@click.option("--cascade", is_flag=True, help="The screen first; the full check only where it cannot clear the text.")
 @click.option("--color/--no-color", default=None, help="Colour (default: only when stdout is a terminal).")
 @_pack_option
 def check_cmd(
-    source: str, as_json: bool, threshold: float | None, fast: bool, color: bool | None, pack_dir: str | None
+    source: str,
+    as_json: bool,
+    threshold: float | None,
+    fast: bool,
+    cascade: bool,
+    color: bool | None,
+    pack_dir: str | None,
 ) -> None:
     """Say whether a text was spun, where, and what the original words were.
 
@@ -118,7 +125,7 @@ def check_cmd(
         text = read_text(source, warn=_warn)
     except InputError as exc:
         _fail(str(exc))
-    report = check(text, _pack(pack_dir), threshold=threshold, fast=fast)
+    report = check(text, _pack(pack_dir), threshold=threshold, fast=fast, cascade=cascade)
     if as_json:
         click.echo(to_json(report))
     else:

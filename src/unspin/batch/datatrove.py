@@ -25,7 +25,9 @@ class UnspinFilter(BaseFilter):
     """Score each document with unspin; drop the spun ones (reason ``spun``) unless ``drop=False``.
 
     ``fast=True`` uses the screening mode (calibrated verdict, no spans: for crawl scale);
-    ``threshold`` overrides the calibrated default. The language pack is loaded once per worker
+    ``cascade=True`` the screen first and the full check only on documents it cannot clear (full-check
+    verdicts at near-screening cost; ``unspin_mode`` says which ran); ``threshold`` overrides the
+    calibrated default. The language pack is loaded once per worker
     process, on the first document, memory-mapped.
     """
 
@@ -35,12 +37,14 @@ class UnspinFilter(BaseFilter):
         self,
         fast: bool = True,
         threshold: float | None = None,
+        cascade: bool = False,
         drop: bool = True,
         pack_dir: str | None = None,
         exclusion_writer: DiskWriter | None = None,
     ) -> None:
         super().__init__(exclusion_writer)
-        self.fast = fast
+        self.fast = fast and not cascade
+        self.cascade = cascade
         self.threshold = threshold
         self.drop = drop
         self.pack_dir = pack_dir
@@ -52,11 +56,12 @@ class UnspinFilter(BaseFilter):
 
         if self._pack is None:
             self._pack = load(self.pack_dir)
-        report = check(doc.text or "", self._pack, threshold=self.threshold, fast=self.fast)
+        report = check(doc.text or "", self._pack, threshold=self.threshold, fast=self.fast, cascade=self.cascade)
         doc.metadata["unspin_score"] = report.score
+        doc.metadata["unspin_mode"] = (report.stats or {}).get("mode", "full")
         doc.metadata["unspin_spun"] = bool(report.spun)
         doc.metadata["unspin_verdict"] = report.verdict
-        if not self.fast:
+        if (report.stats or {}).get("mode", "full") == "full":
             doc.metadata["unspin_spans"] = [asdict(s) for s in report.spans]
         self.stat_update(f"verdict_{report.verdict}")
         if report.spun and self.drop:

@@ -10,6 +10,7 @@ Texts the models cannot judge get a verdict that says so instead of a guess.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -51,6 +52,23 @@ class Calibration:
     #: fast mode: a screen score below this clears a document in a cascade (`engine.check(cascade=True)`);
     #: set so that the screen passes on nearly every document the full check would flag.
     clear: float | None = None
+    #: ((distinct terms, log-odds offset), ...): what shrinking leaves of the difference between length
+    #: bands, fitted so that each band's clean excerpts reach the threshold equally rarely; interpolated
+    #: in log(terms), constant beyond the ends.
+    length_offsets: tuple[tuple[float, float], ...] = ()
+
+    def offset(self, n_terms: int) -> float:
+        pts = self.length_offsets
+        if not pts:
+            return 0.0
+        x = math.log(max(n_terms, 1))
+        if x <= math.log(pts[0][0]):
+            return pts[0][1]
+        for (n0, o0), (n1, o1) in itertools.pairwise(pts):
+            x0, x1 = math.log(n0), math.log(n1)
+            if x <= x1:
+                return o0 + (o1 - o0) * (x - x0) / (x1 - x0)
+        return pts[-1][1]
 
     def shrunk(self, features: tuple[float, ...], n_terms: int) -> tuple[float, ...]:
         if not self.shrink or self.means is None:
@@ -60,7 +78,7 @@ class Calibration:
 
     def score(self, features: tuple[float, ...], n_terms: int = 10**9) -> float:
         x = self.shrunk(features, n_terms)
-        z = self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
+        z = self.bias + self.offset(n_terms) + sum(w * v for w, v in zip(self.weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
@@ -86,6 +104,7 @@ def calibrations() -> dict[str, Calibration]:
                 tuple(raw[mode]["weights"]), raw[mode]["bias"], raw[mode]["threshold"],
                 tuple(raw[mode]["means"]) if raw[mode].get("means") else None, float(raw[mode].get("shrink", 0.0)),
                 raw[mode].get("clear"),
+                tuple(tuple(p) for p in raw[mode].get("length_offsets", ())),
             )
             for mode in ("full", "fast")
         }

@@ -21,6 +21,7 @@ EVIDENCE_MIN_GAIN = 1.0  # log10 odds a substitution needs to count as the docum
 ORIGINAL_MIN_GAIN = 1.0  # log10 odds over the runner-up an original needs to be stated, else null
 RESTORE_MIN_GAIN = 1.5  # log10 odds of the substitution itself before its original is stated
 EVIDENCE_CAP = 4.0  # one span cannot carry a document on its own
+WINDOW_SENTENCES = 2000  # longer documents (~40k words) are planned window by window (see `check`)
 # The reporting pass's swap prior (see `document_rho`): for a document that reads as honest, and at
 # most for one that reads as spun; how sharply it moves with the score around the verdict threshold;
 # and how the measuring pass's share of substituted words maps to a spun document's own rate.
@@ -182,17 +183,31 @@ def check(
         report.stats["mode"] = "fast" if mode == "fast" else "cascade-cleared"
         score = cal.score(features, n_terms)
     else:
-        plans = [plan_sentence(pack, sent, ok) for sent, ok in zip(sentences, flags, strict=True)]
+        report.stats["mode"] = "full"
+        # A sentence's plan (every candidate original, scored) is what a check holds most of; a long
+        # document is planned in windows of sentences and only the decisions are kept, each window
+        # planned again for the reporting pass: memory bounded by the window, time by one more plan.
+        windowed = len(sentences) > WINDOW_SENTENCES
+        plans = [] if windowed else [plan_sentence(pack, s, ok) for s, ok in zip(sentences, flags, strict=True)]
+
+        def each_plan():
+            if not windowed:
+                yield from plans
+                return
+            for w in range(0, len(sentences), WINDOW_SENTENCES):
+                part = zip(sentences[w : w + WINDOW_SENTENCES], flags[w : w + WINDOW_SENTENCES], strict=True)
+                yield from [plan_sentence(pack, s, ok) for s, ok in part]
+
         # Pass 1 measures: every document decoded under the same prior, so its evidence is
         # comparable across documents and calibrated into the score.
-        measured = [decode_plan(pack, plan, RHO) for plan in plans]
+        measured = [decode_plan(pack, plan, RHO) for plan in each_plan()]
         evidence = _evidence(repaired, sentences, measured, n_terms)
         measured_rate = sum(1 for ds in measured for d in ds if d.gain >= 0) / max(1, sum(map(sum, flags)))
         features = (evidence, *screened)
         score = cal.score(features, n_terms)
         # Pass 2 reports: the prior the document's own evidence calls for (see `document_rho`).
         rho = document_rho(score, cal.threshold, measured_rate)
-        reported = measured if rho == RHO else [decode_plan(pack, plan, rho) for plan in plans]
+        reported = measured if rho == RHO else [decode_plan(pack, plan, rho) for plan in each_plan()]
         context = SpanContext(learned.table_for(pack), spun_weight(score, cal.threshold), measured_rate, explain)
         spans, restored = _spans(
             text, repaired, repairs, sentences, reported, span_min_gain(score, cal.threshold), context
