@@ -129,8 +129,26 @@ def decode_plan(pack, plan: SentencePlan | None, rho: float = RHO) -> list[Decis
     return decode_sentence(pack.lm.model, plan.forms, cands, keep)
 
 
-def check(text: str, pack=None, threshold: float | None = None, fast: bool = False) -> Report:
-    """The full report for ``text``: verdict, score, spans with originals, restored text."""
+def check(text: str, pack=None, threshold: float | None = None, fast: bool = False, phrases=None) -> Report:
+    """The full report for ``text``: verdict, score, spans with originals, restored text.
+
+    ``phrases``: the user's phrase lists (a `unspin.phrases.PhraseList`, a path or paths), whose
+    matches are added as spans and count toward the verdict (`unspin.phrases.apply`).
+    """
+    report = _check_model(text, pack, threshold, fast)
+    # --- phrase lists (issue 17): the only hook into the engine ---
+    if phrases is not None:
+        from .. import phrases as listed
+
+        compiled = listed.as_phrase_list(phrases)
+        if compiled is not None:
+            limit = detect.calibrations()["fast" if fast else "full"].threshold if threshold is None else threshold
+            listed.apply(report, text, compiled, limit)
+    return report
+
+
+def _check_model(text: str, pack=None, threshold: float | None = None, fast: bool = False) -> Report:
+    """The engine's report for ``text``: verdict, score, spans with originals, restored text."""
     pack = get_pack(pack)
     repaired, repairs = repair_text(text)
     report = Report(repaired=repaired, repairs=repairs)
@@ -260,7 +278,7 @@ def _spans(
     return spans, "".join(pieces)
 
 
-def restore(text: str, pack=None) -> str:
+def restore(text: str, pack=None, phrases=None) -> str:
     """The likely original wording of ``text`` (repaired, every confident span restored)."""
-    report = check(text, pack)
+    report = check(text, pack, phrases=phrases)
     return report.restored if report.restored is not None else report.repaired

@@ -1,0 +1,748 @@
+"""Phrase lists: known tortured phrases and spinner tables, brought by the user, matched exactly.
+
+Research-integrity staff keep lists ("counterfeit consciousness" → "artificial intelligence"); a
+listed phrase is evidence no language model needs to weigh. A list is plain UTF-8 TSV, one entry a
+line, ``#`` starting a comment line::
+
+    spun<TAB>original[<TAB>note[<TAB>confidence]]
+
+* ``original`` ``-`` means "not known": the phrase is flagged, nothing is restored.
+* ``confidence`` (0 < c ≤ 1, default 1.0) is the span's confidence and what the entry adds to the
+  document's score (see `apply`): an entry below the verdict threshold flags without deciding.
+* Matching is case-insensitive, ignores how words are separated (line breaks, runs of spaces,
+  hyphens, punctuation: every run of non-word characters is one separator, as in the tokenizer) and
+  is inflection-aware: the last word of an entry also matches its other noun forms ("counterfeit
+  consciousnesses"), the first word of a several-word entry its verb forms ("utilised profound
+  learning"); the stated original then takes the same inflection where lemminflect knows one.
+  Matches start and end on word boundaries.
+* A bad list is refused whole, with one line per problem and its line number: a wrong number of
+  fields, an empty field, a phrase that is its own original, a duplicate entry, a bad confidence, a
+  query that does not parse, bytes that are not UTF-8.
+
+**Fingerprint queries.** The Problematic Paper Screener (Cabanac, Labbé) runs its tortured-phrase
+*fingerprints* as queries on Dimensions.ai; we found no published grammar of its own, so the ``spun``
+field of an entry may be a query in the conventional Lucene/Dimensions reading, taken over the whole
+document: ``"a b"`` a phrase; ``"a b"~N`` its words in any order within ``N`` extra words of each
+other; ``A AND B``, ``A OR B``, ``A NOT B`` (= A AND NOT B), ``NOT A``, parentheses; terms side by
+side mean AND; precedence NOT > AND > OR; operators are upper case; an unquoted run of words is a
+phrase. A document matches when the query is true of it; the occurrences of its terms that are not
+under a NOT become the spans. The original is stated only when the query has exactly one such term
+and it is an exact phrase (else it is null).
+
+**Speed.** Every phrase (and every inflected form) is one key of one Aho–Corasick automaton
+(pyahocorasick, integer payloads, side arrays) run over a normalised copy of the text (lower case,
+separator runs collapsed to one space, built with numpy) with an offset map back to the input. The
+compiled list is pickled in a cache keyed by the lists' content hash (``$UNSPIN_CACHE`` or
+``~/.cache/unspin``), so a 100 k-entry list loads in a fraction of a second after its first use.
+Overlapping matches are resolved by weighted interval scheduling: the set of non-overlapping
+matches that covers the most text (not greedy leftmost).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "Entry", "Match", "PhraseList", "PhraseListError", "apply", "as_phrase_list", "from_text", "load_phrases",
+    "normalise", "phrases_from_env",
+]  # fmt: skip
+
+FORMAT_VERSION = 1  # bump when the compiled form changes: the cache is keyed by it
+MAX_QUERY_TERMS = 32
+
+_SEP = re.compile(r"[\W_]+")
+_ASCII_WORD = np.array([chr(c).isalnum() for c in range(128)], dtype=bool)
+
+
+class PhraseListError(ValueError):
+    """A list that cannot be used: ``problems`` holds one line per problem (``FILE:LINE: what``)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of a list."""
+
+    spun: str  # as written in the list
+    original: str | None
+    note: str
+    confidence: float
+    source: str  # the list's file name (or "pasted list")
+    line: int
+    query: tuple | None = None  # a parsed fingerprint query, or None for a plain phrase
+
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A listed phrase found in a text: ``text[start:end]``, the entry, and its original as it
+    should read there (inflected and cased like the match), or None."""
+
+    start: int
+    end: int
+    entry: Entry
+    original: str | None
+
+
+def normalise(s: str) -> str:
+    """The matching form of a phrase: lower case, every run of non-word characters one space."""
+    return _SEP.sub(" ", s.lower()).strip()
+
+
+# --- reading lists ------------------------------------------------------------------------------------
+
+_QUERY_HINT = re.compile(r'"|\b(?:AND|OR|NOT)\b|~\d|[()]')
+
+
+def parse_list(text: str, source: str) -> list[Entry]:
+    """The entries of one list; raises `PhraseListError` listing every bad line."""
+    entries: list[Entry] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip("\r")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+
+        def bad(what: str, no: int = no) -> None:
+            problems.append(f"{source}:{no}: {what}")
+
+        if "\ufffd" in line:
+            bad("not valid UTF-8")
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2 or len(fields) > 4:
+            bad(f"expected spun<TAB>original[<TAB>note[<TAB>confidence]], found {len(fields)} field(s)")
+            continue
+        spun, original = fields[0].strip(), fields[1].strip()
+        note = fields[2].strip() if len(fields) > 2 else ""
+        if not spun or not original:
+            bad(f"empty {'spun phrase' if not spun else 'original'} (write - for an unknown original)")
+            continue
+        confidence = 1.0
+        if len(fields) == 4:
+            try:
+                confidence = float(fields[3])
+            except ValueError:
+                confidence = float("nan")
+            if not 0.0 < confidence <= 1.0:
+                bad(f"confidence {fields[3].strip()!r} is not a number in (0, 1]")
+                continue
+        query = None
+        if _QUERY_HINT.search(spun):
+            try:
+                query = parse_query(spun)
+            except ValueError as exc:
+                bad(f"bad fingerprint query: {exc}")
+                continue
+            key = "Q " + " ".join(spun.split())
+        else:
+            key = normalise(spun)
+            if not key:
+                bad(f"spun phrase {spun!r} has no words")
+                continue
+            if original != "-" and normalise(original) == key:
+                bad(f"{spun!r} is its own original")
+                continue
+        if key in seen:
+            bad(f"duplicate of line {seen[key]} ({spun!r})")
+            continue
+        seen[key] = no
+        entries.append(Entry(spun, None if original == "-" else original, note, confidence, source, no, query))
+    if problems:
+        raise PhraseListError(problems)
+    return entries
+
+
+# --- fingerprint queries ------------------------------------------------------------------------------
+
+_QTOKEN = re.compile(r'\s*(?:(?P<q>"[^"]*")(?:~(?P<slop>\d+))?|(?P<op>AND|OR|NOT)\b|(?P<p>[()])|(?P<w>[^\s"()]+))')
+
+
+def parse_query(query: str) -> tuple:
+    """A fingerprint query → a tree: ("term", words, slop|None) | ("and"|"or", a, b) | ("not", a)."""
+    tokens: list[tuple[str, object]] = []
+    pos = 0
+    query = query.strip()
+    while pos < len(query):
+        m = _QTOKEN.match(query, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"cannot read {query[pos:]!r}")
+        pos = m.end()
+        if m.group("q") is not None:
+            words = tuple(normalise(m.group("q")[1:-1]).split())
+            if not words:
+                raise ValueError("an empty quoted phrase")
+            slop = int(m.group("slop")) if m.group("slop") is not None else None
+            tokens.append(("term", (words, slop)))
+        elif m.group("op"):
+            tokens.append(("op", m.group("op")))
+        elif m.group("p"):
+            tokens.append(("p", m.group("p")))
+        elif m.group("w"):
+            words = tuple(normalise(m.group("w")).split())
+            if words:  # consecutive bare words make one phrase
+                if tokens and tokens[-1][0] == "bare":
+                    tokens[-1] = ("bare", tokens[-1][1] + words)  # type: ignore[operator]
+                else:
+                    tokens.append(("bare", words))
+    tokens = [("term", (t[1], None)) if t[0] == "bare" else t for t in tokens]
+    at = 0
+
+    def peek() -> tuple[str, object] | None:
+        return tokens[at] if at < len(tokens) else None
+
+    def take() -> tuple[str, object]:
+        nonlocal at
+        at += 1
+        return tokens[at - 1]
+
+    def or_expr() -> tuple:
+        left = and_expr()
+        while peek() == ("op", "OR"):
+            take()
+            left = ("or", left, and_expr())
+        return left
+
+    def and_expr() -> tuple:
+        left = unary()
+        while True:
+            t = peek()
+            if t == ("op", "AND"):
+                take()
+                left = ("and", left, unary())
+            elif t == ("op", "NOT"):  # A NOT B: A AND NOT B
+                take()
+                left = ("and", left, ("not", unary()))
+            elif t is not None and (t[0] == "term" or t == ("p", "(")):
+                left = ("and", left, unary())  # side by side: AND
+            else:
+                return left
+
+    def unary() -> tuple:
+        t = peek()
+        if t is None:
+            raise ValueError("the query ends where a term was expected")
+        if t == ("op", "NOT"):
+            take()
+            return ("not", unary())
+        if t == ("p", "("):
+            take()
+            inner = or_expr()
+            if peek() != ("p", ")"):
+                raise ValueError("a '(' is not closed")
+            take()
+            return inner
+        if t[0] == "term":
+            take()
+            words, slop = t[1]  # type: ignore[misc]
+            return ("term", words, slop)
+        raise ValueError(f"unexpected {t[1]!r}")
+
+    tree = or_expr()
+    if at != len(tokens):
+        raise ValueError(f"unexpected {tokens[at][1]!r}")
+    terms = list(_terms(tree))
+    if not any(not negated for _, negated in terms):
+        raise ValueError("the query has no term outside a NOT, so nothing to flag")
+    if len(terms) > MAX_QUERY_TERMS:
+        raise ValueError(f"more than {MAX_QUERY_TERMS} terms")
+    return tree
+
+
+def _terms(tree: tuple, negated: bool = False) -> Iterable[tuple[tuple, bool]]:
+    if tree[0] == "term":
+        yield tree, negated
+    elif tree[0] == "not":
+        yield from _terms(tree[1], not negated)
+    else:
+        yield from _terms(tree[1], negated)
+        yield from _terms(tree[2], negated)
+
+
+def _truth(tree: tuple, present: dict[tuple, bool]) -> bool:
+    kind = tree[0]
+    if kind == "term":
+        return present.get(tree, False)
+    if kind == "not":
+        return not _truth(tree[1], present)
+    if kind == "and":
+        return _truth(tree[1], present) and _truth(tree[2], present)
+    return _truth(tree[1], present) or _truth(tree[2], present)
+
+
+# --- inflections --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=200_000)
+def _forms(word: str, upos: str) -> tuple[tuple[str, str], ...]:
+    """(Penn tag, form) for the other forms of ``word`` as a ``upos`` (NOUN or VERB), word itself excluded."""
+    from lemminflect import getAllInflections, getAllLemmas
+
+    lemmas = {word, *getAllLemmas(word, upos).get(upos, ())}
+    out: dict[str, str] = {}
+    for lemma in lemmas:
+        for tag, forms in getAllInflections(lemma, upos).items():
+            for form in forms:
+                if form != word and form.isalpha() and form not in out:
+                    out[form] = tag
+    return tuple((tag, form) for form, tag in out.items())
+
+
+def _variants(words: Sequence[str]) -> list[tuple[str, int, str]]:
+    """(key, inflected word position or -1, Penn tag) for a phrase and its inflected forms."""
+    out = [(" ".join(words), -1, "")]
+    last = len(words) - 1
+    if words[last].isalpha():
+        for tag, form in _forms(words[last], "NOUN"):
+            out.append((" ".join([*words[:last], form]), last, tag))
+    if last > 0 and words[0].isalpha():
+        for tag, form in _forms(words[0], "VERB"):
+            out.append((" ".join([form, *words[1:]]), 0, tag))
+    return out
+
+
+def _inflect(original: str, position: int, n_words: int, tag: str) -> str:
+    """The original with the inflection the match had (its last word, or its first for a verb)."""
+    from lemminflect import getInflection
+
+    words = original.split(" ")
+    at = len(words) - 1 if position == n_words - 1 else 0
+    upos = "NOUN" if tag.startswith("NN") else "VERB"
+    if not words[at].isalpha():
+        return original
+    from lemminflect import getAllLemmas
+
+    lemma = (getAllLemmas(words[at].lower(), upos).get(upos) or (words[at],))[0]
+    forms = getInflection(lemma, tag=tag)
+    if forms:
+        words[at] = forms[0] if words[at].islower() else words[at][:1] + forms[0][1:]
+    return " ".join(words)
+
+
+def _match_case(observed: str, text: str) -> str:
+    """Write the original the way the observed words were written (Title, UPPER or lower)."""
+    if observed.isupper() and len(observed) > 1:
+        return text.upper()
+    if observed[:1].isupper():
+        if all(w[:1].isupper() for w in observed.split()):
+            return " ".join(w[:1].upper() + w[1:] for w in text.split(" "))
+        return text[:1].upper() + text[1:]
+    return text
+
+
+# --- the compiled list --------------------------------------------------------------------------------
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("UNSPIN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "unspin")
+    return Path(base) / "phrases"
+
+
+class PhraseList:
+    """One or more lists compiled into one matcher: build once, call `find` on any number of texts.
+
+    Picklable (it travels to batch and server workers as such, or is rebuilt there from the files
+    through the cache).
+    """
+
+    def __init__(self, entries: list[Entry], sources: list[tuple[str, str]]) -> None:
+        import ahocorasick
+
+        self.entries = entries
+        self.sources = sources  # (name, sha256 of its bytes)
+        self.identity = hashlib.sha256(repr((FORMAT_VERSION, [h for _, h in sources])).encode()).hexdigest()[:16]
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        # Side arrays indexed by the automaton's integer payload (one per distinct key).
+        self._v_entry: list[int] = []
+        self._v_pos: list[int] = []
+        self._v_tag: list[str] = []
+        self._v_len: list[int] = []
+        # Query terms get their own keys: (query term id, word index or -1) per key.
+        self._terms: list[tuple[int, tuple, bool]] = []  # (entry index, term, negated)
+        self._v_terms: list[list[tuple[int, int]]] = []
+        keys: dict[str, int] = {}
+
+        def key_id(key: str) -> int:
+            vid = keys.get(key)
+            if vid is None:
+                vid = keys[key] = len(self._v_entry)
+                self._v_entry.append(-1)
+                self._v_pos.append(-1)
+                self._v_tag.append("")
+                self._v_len.append(key.count(" ") + 1)
+                self._v_terms.append([])
+                automaton.add_word(f" {key} ", vid)
+            return vid
+
+        # Exact phrases first, so that an entry's own wording wins over another's inflected form.
+        plain = [(i, e, normalise(e.spun).split()) for i, e in enumerate(entries) if e.query is None]
+        for i, _e, words in plain:
+            self._v_entry[key_id(" ".join(words))] = i
+        for i, _e, words in plain:
+            for key, position, tag in _variants(words)[1:]:
+                vid = key_id(key)
+                if self._v_entry[vid] == -1:
+                    self._v_entry[vid], self._v_pos[vid], self._v_tag[vid] = i, position, tag
+        for i, e in enumerate(entries):
+            if e.query is None:
+                continue
+            for term, negated in _terms(e.query):
+                tid = len(self._terms)
+                self._terms.append((i, term, negated))
+                words, slop = term[1], term[2]
+                if slop is None:
+                    for key, _, _ in _variants(words):
+                        self._v_terms[key_id(key)].append((tid, -1))
+                else:
+                    for k, word in enumerate(words):
+                        for key, _, _ in _variants([word]):
+                            self._v_terms[key_id(key)].append((tid, k))
+        self._has_queries = bool(self._terms)
+        automaton.make_automaton()
+        self._automaton = automaton
+        self.keys = len(keys)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def describe(self) -> str:
+        names = ", ".join(name for name, _ in self.sources)
+        return f"{len(self.entries):,} entries ({self.keys:,} forms) from {names}"
+
+    # --- matching ---
+
+    def find(self, text: str) -> list[Match]:
+        """The listed phrases in ``text``: non-overlapping, in order, offsets into ``text``."""
+        if not text or not self.entries:
+            return []
+        norm, offsets = _normalised(text)
+        # Candidates: (norm start, norm end, entry index, variant id; -1/-2 a query's term with/without
+        # a placeable original).
+        cands: list[tuple[int, int, int, int]] = []
+        term_hits: list[tuple[int, int, int, int]] = []  # (start, end, term id, word index)
+        v_entry, v_terms = self._v_entry, self._v_terms
+        for end, vid in self._automaton.iter(norm):
+            span = self._span(vid, norm, end)
+            if v_entry[vid] >= 0:
+                cands.append((span[0], span[1], v_entry[vid], vid))
+            for tid, k in v_terms[vid]:
+                term_hits.append((span[0], span[1], tid, k))
+        if term_hits:
+            cands.extend(self._query_matches(norm, term_hits))
+        chosen = _best_cover(cands)
+        matches = []
+        for s, e, i, vid in chosen:
+            start, end = int(offsets[s - 1]), int(offsets[e - 2]) + 1
+            entry = self.entries[i]
+            original = entry.original
+            if original is not None and vid >= 0 and self._v_pos[vid] >= 0:
+                original = _inflect(original, self._v_pos[vid], len(normalise(entry.spun).split()), self._v_tag[vid])
+            if original is not None and vid == -2:
+                original = None  # a query match whose original cannot be placed
+            if original is not None:
+                original = _match_case(text[start:end], original)
+            matches.append(Match(start, end, entry, original))
+        return matches
+
+    def _span(self, vid: int, norm: str, end: int) -> tuple[int, int]:
+        """The matched words' [start, end) in ``norm`` for a key hit ending (with its space) at ``end``."""
+        n = self._v_len[vid]
+        # The key is " w1 ... wn ": walk back over n words from the trailing space.
+        start = end
+        for _ in range(n):
+            start = norm.rfind(" ", 0, start)
+        return start + 1, end
+
+    def _query_matches(self, norm: str, hits: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+        """Occurrences of the positive terms of every query that is true of this document."""
+        by_term: dict[int, list[tuple[int, int]]] = {}
+        prox: dict[int, list[tuple[int, int, int, int]]] = {}
+        hits.sort()
+        word_no, last = 0, 0
+        for s, e, tid, k in hits:
+            if k < 0:
+                by_term.setdefault(tid, []).append((s, e))
+            else:
+                word_no += norm.count(" ", last, s)
+                last = s
+                prox.setdefault(tid, []).append((word_no, k, s, e))
+        for tid, occ in prox.items():
+            term = self._terms[tid][1]
+            found = _proximity(occ, len(term[1]), term[2])
+            if found:
+                by_term[tid] = found
+        out = []
+        per_entry: dict[int, list[int]] = {}
+        for tid, (i, _, _) in enumerate(self._terms):
+            per_entry.setdefault(i, []).append(tid)
+        for i, tids in per_entry.items():
+            present = {self._terms[t][1]: t in by_term for t in tids}
+            if not _truth(self.entries[i].query, present):  # type: ignore[arg-type]
+                continue
+            positive = [t for t in tids if not self._terms[t][2]]
+            exact_one = len(positive) == 1 and self._terms[positive[0]][1][2] is None
+            for t in positive:
+                for s, e in by_term.get(t, []):
+                    out.append((s, e, i, -1 if exact_one else -2))
+        return out
+
+
+def _proximity(occ: list[tuple[int, int, int, int]], n: int, slop: int) -> list[tuple[int, int]]:
+    """Windows holding every one of the ``n`` words within ``n + slop`` words (any order)."""
+    occ.sort()
+    found: list[tuple[int, int]] = []
+    have: dict[int, int] = {}
+    lo = 0
+    for hi in range(len(occ)):
+        have[occ[hi][1]] = have.get(occ[hi][1], 0) + 1
+        while occ[hi][0] - occ[lo][0] + 1 > n + slop:
+            have[occ[lo][1]] -= 1
+            if not have[occ[lo][1]]:
+                del have[occ[lo][1]]
+            lo += 1
+        if len(have) == n:
+            # Shrink from the left while the window still holds every word: the tightest window.
+            while have[occ[lo][1]] > 1:
+                have[occ[lo][1]] -= 1
+                lo += 1
+            found.append((occ[lo][2], occ[hi][3]))
+    return found
+
+
+def _best_cover(cands: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Weighted interval scheduling: the non-overlapping candidates covering the most characters;
+    among equals, the list's earlier entries. Returns them in text order."""
+    if len(cands) <= 1:
+        return cands
+    cands = sorted(set(cands), key=lambda c: (c[1], c[0], c[2]))
+    ends = [c[1] for c in cands]
+    best = [0.0] * (len(cands) + 1)
+    take = [False] * len(cands)
+    prev = [0] * len(cands)
+    for j, (s, e, i, _) in enumerate(cands):
+        p = bisect_right(ends, s - 1, 0, j)  # candidates ending before this one starts (a space apart)
+        prev[j] = p
+        with_j = best[p] + (e - s) - i * 1e-9
+        take[j] = with_j > best[j]
+        best[j + 1] = with_j if take[j] else best[j]
+    out = []
+    j = len(cands) - 1
+    while j >= 0:
+        if take[j]:
+            out.append(cands[j])
+            j = prev[j] - 1
+        else:
+            j -= 1
+    return out[::-1]
+
+
+def _normalised(text: str) -> tuple[str, np.ndarray]:
+    """``(" " + norm + " ", offsets)``: ``norm`` is ``text`` lower-cased with every run of non-word
+    characters one space (leading ones dropped); ``offsets[k]`` is the index in ``text`` of
+    ``norm[k]``. Vectorised: the per-character work is numpy's."""
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lower-case to two ("İ"): keep those as they are
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    if low.isascii():
+        arr = np.frombuffer(low.encode("ascii"), dtype=np.uint8)
+        word = _ASCII_WORD[arr]
+    else:
+        arr = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
+        word = np.zeros(len(arr), dtype=bool)
+        small = arr < 128
+        word[small] = _ASCII_WORD[arr[small]]
+        big = np.flatnonzero(~small)
+        if len(big):
+            codes = arr[big]
+            uniq = np.unique(codes)
+            ok = np.fromiter((chr(c).isalnum() for c in uniq.tolist()), dtype=bool, count=len(uniq))
+            word[big] = ok[np.searchsorted(uniq, codes)]
+    # Keep every word character and the first separator after a word.
+    keep = word.copy()
+    keep[1:] |= word[:-1]
+    kept = np.where(word, arr, arr.dtype.type(32))[keep]
+    offsets = np.flatnonzero(keep)
+    core = kept.tobytes().decode("ascii" if arr.dtype == np.uint8 else "utf-32-le")
+    return " " + core + " ", offsets
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+
+def _read_source(path: str) -> tuple[str, bytes]:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except IsADirectoryError:
+        raise PhraseListError([f"{path}: is a directory, not a phrase list"]) from None
+    except OSError as exc:
+        raise PhraseListError([f"{path}: cannot read the phrase list: {exc.strerror or exc}"]) from None
+    if b"\0" in data[:8192]:
+        raise PhraseListError([f"{path}: a binary file, not a TSV phrase list"])
+    return p.name, data
+
+
+def compile_lists(sources: list[tuple[str, bytes]], cache: bool = True) -> PhraseList:
+    """Compile lists given as (name, bytes); through the cache keyed by their content when ``cache``."""
+    hashes = [(name, hashlib.sha256(data).hexdigest()) for name, data in sources]
+    key = hashlib.sha256(repr((FORMAT_VERSION, hashes)).encode()).hexdigest()
+    path = _cache_dir() / f"{key}.pkl"
+    if cache and path.exists():
+        try:
+            with path.open("rb") as fh:
+                compiled = pickle.load(fh)
+            if isinstance(compiled, PhraseList):
+                return compiled
+        except Exception:  # a torn or stale cache file: rebuild it
+            pass
+    entries: list[Entry] = []
+    problems: list[str] = []
+    for name, data in sources:
+        text = data.decode("utf-8", errors="replace")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        try:
+            entries.extend(parse_list(text, name))
+        except PhraseListError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PhraseListError(problems)
+    if not entries:
+        raise PhraseListError([f"{', '.join(n for n, _ in sources)}: no entries (spun<TAB>original per line)"])
+    compiled = PhraseList(entries, hashes)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home: compile every time, still correct
+    return compiled
+
+
+def load_phrases(paths: Iterable[str], cache: bool = True) -> PhraseList | None:
+    """The lists at ``paths`` as one matcher (None for no paths); `PhraseListError` when one is bad."""
+    paths = [p for p in paths if p]
+    if not paths:
+        return None
+    problems: list[str] = []
+    sources = []
+    for path in paths:
+        try:
+            sources.append(_read_source(path))
+        except PhraseListError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PhraseListError(problems)
+    return compile_lists(sources, cache)
+
+
+def from_text(text: str, name: str = "pasted list") -> PhraseList:
+    """A list given as text (the web page, the API); not cached on disk."""
+    return compile_lists([(name, text.encode("utf-8"))], cache=False)
+
+
+def phrases_from_env() -> list[str]:
+    """The list files named by ``$UNSPIN_PHRASES`` (``os.pathsep``-separated)."""
+    value = os.environ.get("UNSPIN_PHRASES", "")
+    return [p for p in value.split(os.pathsep) if p.strip()]
+
+
+def as_phrase_list(phrases) -> PhraseList | None:
+    """What the API accepts as ``phrases=``: a `PhraseList`, a path, or a list of paths; None for none."""
+    if phrases is None or isinstance(phrases, PhraseList):
+        return phrases
+    if isinstance(phrases, (str, os.PathLike)):
+        return load_phrases([os.fspath(phrases)])
+    return load_phrases([os.fspath(p) for p in phrases])
+
+
+# --- into a report ------------------------------------------------------------------------------------
+
+LIST_SOURCE = "list"  # Span.source of a listed match; the engine's own spans have none
+
+
+def _to_repaired(repairs, pos: int) -> int:
+    """An input offset → the repaired text's (the inverse of `repair.input_span` outside repairs)."""
+    shift = 0
+    for r in repairs:
+        if r.end > pos:
+            break
+        shift += len(r.after) - (r.end - r.start)
+    return pos + shift
+
+
+def _why(entry: Entry, original: str | None) -> str:
+    said = f"“{entry.spun}” → “{original}”" if original else f"“{entry.spun}”"
+    note = f" ({entry.note})" if entry.note else ""
+    return f"listed in {entry.where()}: {said}{note}"
+
+
+def apply(report, text: str, phrases: PhraseList, threshold: float) -> None:
+    """Put ``phrases``' matches in ``report`` (made by the engine from ``text``), in place.
+
+    A match becomes a span with ``source: "list"``; the engine's spans that overlap one are dropped, so
+    the two never overlap; ``restored`` states the list's originals too. The score becomes at least
+    the highest confidence of a match (1.0 unless the list says otherwise), and the verdict follows
+    it, whatever the gate said (too short, not English, not prose): a listed phrase is evidence that
+    needs no language model, and the user asked for it. The model's own score stays in
+    ``stats.model_score`` when a match raised it. ``stats.listed`` counts the matches.
+    """
+    from .repair import input_span
+    from .report import Span
+
+    matches = phrases.find(report.repaired)
+    report.stats["listed"] = len(matches)
+    if not matches:
+        return
+    listed: list[tuple[int, int, Span]] = []  # (repaired start, repaired end, span)
+    for m in matches:
+        start, end = input_span(report.repairs, m.start, m.end)
+        span = Span(start, end, text[start:end], m.original, m.entry.confidence, _why(m.entry, m.original), LIST_SOURCE)
+        listed.append((m.start, m.end, span))
+    kept = [s for s in report.spans if not any(s.start < ls.end and ls.start < s.end for _, _, ls in listed)]
+    spans = sorted([*kept, *(s for _, _, s in listed)], key=lambda s: (s.start, s.end))
+    if report.restored is not None:
+        edits = [(m0, m1, s.original) for m0, m1, s in listed if s.original is not None]
+        edits += [
+            (_to_repaired(report.repairs, s.start), _to_repaired(report.repairs, s.end), s.original)
+            for s in kept
+            if s.original is not None
+        ]
+        pieces, pos = [], 0
+        for a, b, original in sorted(edits):
+            if a < pos:
+                continue
+            pieces += [report.repaired[pos:a], original]
+            pos = b
+        pieces.append(report.repaired[pos:])
+        report.restored = "".join(pieces)
+    report.spans = spans
+    report.stats["flagged_words"] = sum(len(s.text.split()) for s in spans)
+    best = max(m.entry.confidence for m in matches)
+    if report.score is None or best > report.score:
+        if report.score is not None:
+            report.stats["model_score"] = report.score
+        report.score = round(best, 4)
+    if best >= threshold:  # the list decides; below the threshold an entry only flags
+        from .decode import detect
+
+        report.spun, report.verdict = True, detect.SPUN
