@@ -53,8 +53,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "Entry", "Match", "PhraseList", "PhraseListError", "apply", "as_phrase_list", "from_text", "load_phrases",
-    "normalise", "phrases_from_env",
+    "Entry", "Match", "PhraseList", "PhraseListError", "apply", "as_phrase_lists", "find_all", "from_text",
+    "load_phrases", "normalise", "phrases_from_env",
 ]  # fmt: skip
 
 FORMAT_VERSION = 1  # bump when the compiled form changes: the cache is keyed by it
@@ -423,7 +423,8 @@ class PhraseList:
 
     def describe(self) -> str:
         names = ", ".join(name for name, _ in self.sources)
-        return f"{len(self.entries):,} entries ({self.keys:,} forms) from {names}"
+        n = len(self.entries)
+        return f"{n:,} entr{'y' if n == 1 else 'ies'} ({self.keys:,} forms) from {names}"
 
     # --- matching ---
 
@@ -666,13 +667,30 @@ def phrases_from_env() -> list[str]:
     return [p for p in value.split(os.pathsep) if p.strip()]
 
 
-def as_phrase_list(phrases) -> PhraseList | None:
-    """What the API accepts as ``phrases=``: a `PhraseList`, a path, or a list of paths; None for none."""
-    if phrases is None or isinstance(phrases, PhraseList):
-        return phrases
-    if isinstance(phrases, (str, os.PathLike)):
-        return load_phrases([os.fspath(phrases)])
-    return load_phrases([os.fspath(p) for p in phrases])
+def as_phrase_lists(phrases) -> list[PhraseList]:
+    """What the API accepts as ``phrases=``: a `PhraseList`, a path, or a sequence of either."""
+    if phrases is None:
+        return []
+    if isinstance(phrases, (PhraseList, str, os.PathLike)):
+        phrases = [phrases]
+    lists = [p for p in phrases if isinstance(p, PhraseList)]
+    paths = [os.fspath(p) for p in phrases if not isinstance(p, PhraseList)]
+    loaded = load_phrases(paths)
+    return [*lists, loaded] if loaded is not None else lists
+
+
+def find_all(lists: Sequence[PhraseList], text: str) -> list[Match]:
+    """The matches of several compiled lists in one text: non-overlapping (the longest cover across
+    them; on a tie, the earlier list), in text order."""
+    if len(lists) == 1:
+        return lists[0].find(text)
+    found = [m for pl in lists for m in pl.find(text)]
+    if len(found) <= 1:
+        return found
+    # Word-bounded matches that do not overlap have a separator between them (end < next start),
+    # which is what _best_cover's compatibility test asks of its candidates.
+    chosen = _best_cover([(m.start, m.end, k, 0) for k, m in enumerate(found)])
+    return [found[k] for _, _, k, _ in chosen]
 
 
 # --- into a report ------------------------------------------------------------------------------------
@@ -696,7 +714,7 @@ def _why(entry: Entry, original: str | None) -> str:
     return f"listed in {entry.where()}: {said}{note}"
 
 
-def apply(report, text: str, phrases: PhraseList, threshold: float) -> None:
+def apply(report, text: str, phrases: PhraseList | Sequence[PhraseList], threshold: float) -> None:
     """Put ``phrases``' matches in ``report`` (made by the engine from ``text``), in place.
 
     A match becomes a span with ``source: "list"``; the engine's spans that overlap one are dropped, so
@@ -709,7 +727,7 @@ def apply(report, text: str, phrases: PhraseList, threshold: float) -> None:
     from .repair import input_span
     from .report import Span
 
-    matches = phrases.find(report.repaired)
+    matches = find_all([phrases] if isinstance(phrases, PhraseList) else phrases, report.repaired)
     report.stats["listed"] = len(matches)
     if not matches:
         return

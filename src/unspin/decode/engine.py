@@ -132,7 +132,7 @@ def decode_plan(pack, plan: SentencePlan | None, rho: float = RHO) -> list[Decis
 def check(text: str, pack=None, threshold: float | None = None, fast: bool = False, phrases=None) -> Report:
     """The full report for ``text``: verdict, score, spans with originals, restored text.
 
-    ``phrases``: the user's phrase lists (a `unspin.phrases.PhraseList`, a path or paths), whose
+    ``phrases``: the user's phrase lists (a `unspin.phrases.PhraseList`, a path, or a sequence of them), whose
     matches are added as spans and count toward the verdict (`unspin.phrases.apply`).
     """
     report = _check_model(text, pack, threshold, fast)
@@ -140,8 +140,8 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
     if phrases is not None:
         from .. import phrases as listed
 
-        compiled = listed.as_phrase_list(phrases)
-        if compiled is not None:
+        compiled = listed.as_phrase_lists(phrases)
+        if compiled:
             limit = detect.calibrations()["fast" if fast else "full"].threshold if threshold is None else threshold
             listed.apply(report, text, compiled, limit)
     return report
