@@ -243,3 +243,31 @@ def test_api_takes_paths(pack, tmp_path):
 
 def test_normalise():
     assert normalise("  Counterfeit\n--Consciousness! ") == "counterfeit consciousness"
+
+
+# --- mining a list from (copy, source) pairs ---
+
+
+def test_mine_finds_swaps_with_counts_and_keeps_phrases_whole():
+    from unspin.phrases import mine
+
+    pairs = [
+        (
+            "We apply counterfeit consciousness to scans. The profound learning model used 300 images.",
+            "We apply artificial intelligence to scans. The deep learning model used 200 images.",
+        ),
+        (
+            "Counterfeit consciousness helps doctors.\nA profound learning method, said the team.",
+            "Artificial intelligence helps doctors. A deep learning method, the team said.",
+        ),
+        ("An unrelated sentence about the weather.", "Something else entirely was written here today."),
+        ("The troopers went home. Then the troopers went away.", "The soldiers went home. Then the troops went away."),
+    ]
+    rows = {(s, o): (n, d) for s, o, n, d, _ in mine(pairs)}
+    assert rows[("counterfeit consciousness", "artificial intelligence")] == (2, 2)
+    assert rows[("profound learning", "deep learning")] == (2, 2)  # not "profound" → "deep" alone
+    assert not any("300" in s for s, _ in rows)  # a changed figure is a fact, not a synonym
+    # One spun phrase, two originals: the commonest is the entry (a tie: alphabetical), the other in the note.
+    (troopers,) = [r for r in mine(pairs) if r[0] == "troopers went"]
+    assert troopers[1] == "soldiers went" and troopers[4] == "seen 1× in 1 pair(s); also: troops went 1×"
+    assert [r[0] for r in mine(pairs, min_count=2)] == ["counterfeit consciousness", "profound learning"]

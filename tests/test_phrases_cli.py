@@ -114,3 +114,28 @@ def test_batch_on_ray_gives_the_local_output(lists, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr[-2000:]
     assert on_ray.read_bytes() == local.read_bytes()
     assert sum(bool(listed(json.loads(x))) for x in on_ray.read_text(encoding="utf-8").splitlines()) == 14
+
+
+def test_phrases_mine_then_check_with_the_mined_list(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {
+            "spun_text": "We apply counterfeit consciousness to scans.",
+            "source_text": "We apply artificial intelligence to scans.",
+        },
+        {"spun_text": "Counterfeit consciousness helps.", "source_text": "Artificial intelligence helps."},
+    ]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n" + json.dumps({"x": 1}) + "\n")
+    out = tmp_path / "mined.tsv"
+    p = run("phrases", "mine", str(pairs), "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines() == [
+        f"unspin: warning: {pairs}:3: not JSON (Expecting property name enclosed in double quotes); skipped",
+        f"unspin: warning: {pairs}:4: needs text fields 'spun_text' and 'source_text'; skipped",
+        "unspin phrases mine: 1 entries, 2 lines skipped",
+    ]
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[1] == "counterfeit consciousness\tartificial intelligence\tseen 2× in 2 pair(s)"
+    assert run("phrases", "check", str(out)).stdout.startswith("1 entry (")
+    p = run("restore", "--phrases", str(out), "-", stdin="Counterfeit consciousnesses are here.")
+    assert p.stdout.startswith("Artificial intelligence")

@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .pack.cli import pack
+from .phrases_cli import phrases as phrases_group
 from .render import render_check, render_repaired, repair_summary, to_json
 from .repair import repair
 from .report import Report
@@ -237,6 +238,7 @@ cli.add_command(serve)
 cli.add_command(pack)
 cli.add_command(index)
 cli.add_command(trace_cmd)
+cli.add_command(phrases_group)
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ import numpy as np
 
 __all__ = [
     "Entry", "Match", "PhraseList", "PhraseListError", "apply", "as_phrase_lists", "find_all", "from_text",
-    "load_phrases", "normalise", "phrases_from_env",
+    "load_phrases", "mine", "normalise", "phrases_from_env",
 ]  # fmt: skip
 
 FORMAT_VERSION = 1  # bump when the compiled form changes: the cache is keyed by it
@@ -764,3 +764,83 @@ def apply(report, text: str, phrases: PhraseList | Sequence[PhraseList], thresho
         from .decode import detect
 
         report.spun, report.verdict = True, detect.SPUN
+
+
+# --- mining a list from caught copies -----------------------------------------------------------------
+
+MINE_MAX_WORDS = 4  # longer replaced runs are rewrites, not a spinner's table entries
+
+
+def _sentence_pairs(spun: list[list], source: list[list]) -> list[tuple[list, list]]:
+    """Spun and source sentences paired in order: each spun sentence with the source sentence, at
+    most a few ahead of the last one paired, that shares the most words (Jaccard ≥ 0.2)."""
+    words = [[{t.text.lower() for t in s if t.kind == "word"} for s in side] for side in (spun, source)]
+    pairs, j0 = [], 0
+    for i, a in enumerate(words[0]):
+        best, best_j = 0.2, -1
+        for j in range(j0, min(j0 + 4, len(source))):
+            b = words[1][j]
+            score = len(a & b) / max(1, len(a | b))
+            if score >= best:
+                best, best_j = score, j
+        if best_j >= 0:
+            pairs.append((spun[i], source[best_j]))
+            j0 = best_j + 1
+    return pairs
+
+
+def mine_pair(spun_text: str, source_text: str) -> list[tuple[str, str]]:
+    """The (spun, original) word runs a spinner swapped in one copy of one source, by aligning
+    sentences, then their tokens (difflib); only runs of 1-4 words on both sides, no figures; a lone
+    swapped word keeps a shared neighbour, so that an entry is a phrase."""
+    from difflib import SequenceMatcher
+
+    from .tokens import WORD, sentence_tokens
+
+    out = []
+    for a, b in _sentence_pairs(sentence_tokens(spun_text), sentence_tokens(source_text)):
+        sa, sb = [t.text.lower() for t in a], [t.text.lower() for t in b]
+        for op, i1, i2, j1, j2 in SequenceMatcher(None, sa, sb, autojunk=False).get_opcodes():
+            if op != "replace" or not (0 < i2 - i1 <= MINE_MAX_WORDS and 0 < j2 - j1 <= MINE_MAX_WORDS):
+                continue
+            if any(t.kind != WORD for t in a[i1:i2]) or any(t.kind != WORD for t in b[j1:j2]):
+                continue
+            if i2 - i1 == 1 and j2 - j1 == 1:
+                # One word for one word: as an entry it would match that word everywhere. Keep the
+                # neighbouring shared word with it ("profound learning", not "profound").
+                if i2 < len(a) and j2 < len(b) and a[i2].kind == WORD and sa[i2] == sb[j2]:
+                    i2, j2 = i2 + 1, j2 + 1
+                elif i1 > 0 and j1 > 0 and a[i1 - 1].kind == WORD and sa[i1 - 1] == sb[j1 - 1]:
+                    i1, j1 = i1 - 1, j1 - 1
+            s, o = " ".join(sa[i1:i2]), " ".join(sb[j1:j2])
+            if s != o:
+                out.append((s, o))
+    return out
+
+
+def mine(pairs: Iterable[tuple[str, str]], min_count: int = 1) -> list[tuple[str, str, int, int, str]]:
+    """A list from (spun copy, source) pairs: (spun, original, times seen, pairs seen in, note), the
+    commonest first. A spun phrase seen with several originals keeps the commonest; the others go in
+    the note."""
+    from collections import Counter, defaultdict
+
+    times: Counter[tuple[str, str]] = Counter()
+    docs: Counter[tuple[str, str]] = Counter()
+    for spun_text, source_text in pairs:
+        found = mine_pair(spun_text, source_text)
+        times.update(found)
+        docs.update(set(found))
+    by_spun: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for (s, o), n in times.items():
+        by_spun[s].append((n, o))
+    rows = []
+    for s, options in by_spun.items():
+        options.sort(key=lambda x: (-x[0], x[1]))
+        n, o = options[0]
+        if n < min_count:
+            continue
+        also = ", ".join(f"{alt} {k}×" for k, alt in options[1:4])
+        note = f"seen {n}× in {docs[(s, o)]} pair(s)" + (f"; also: {also}" if also else "")
+        rows.append((s, o, n, docs[(s, o)], note))
+    rows.sort(key=lambda r: (-r[2], r[0]))
+    return rows
