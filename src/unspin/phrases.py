@@ -12,8 +12,8 @@ line, ``#`` starting a comment line::
 * Matching is case-insensitive, ignores how words are separated (line breaks, runs of spaces,
   hyphens, punctuation: every run of non-word characters is one separator, as in the tokenizer) and
   is inflection-aware: the last word of an entry also matches its other noun forms ("counterfeit
-  consciousnesses"), the first word of a several-word entry its verb forms ("utilised profound
-  learning"); the stated original then takes the same inflection where lemminflect knows one.
+  consciousnesses"; lemminflect's tables); the stated original then takes the same inflection where
+  lemminflect knows one. Other inflections need entries of their own.
   Matches start and end on word boundaries.
 * A bad list is refused whole, with one line per problem and its line number: a wrong number of
   fields, an empty field, a phrase that is its own original, a duplicate entry, a bad confidence, a
@@ -57,7 +57,7 @@ __all__ = [
     "load_phrases", "mine", "normalise", "phrases_from_env",
 ]  # fmt: skip
 
-FORMAT_VERSION = 1  # bump when the compiled form changes: the cache is keyed by it
+FORMAT_VERSION = 3  # bump when the compiled form changes: the cache is keyed by it
 MAX_QUERY_TERMS = 32
 
 _SEP = re.compile(r"[\W_]+")
@@ -311,14 +311,13 @@ def _variants(words: Sequence[str]) -> list[tuple[str, int, str]]:
     if words[last].isalpha():
         for tag, form in _forms(words[last], "NOUN"):
             out.append((" ".join([*words[:last], form]), last, tag))
-    if last > 0 and words[0].isalpha():
-        for tag, form in _forms(words[0], "VERB"):
-            out.append((" ".join([form, *words[1:]]), 0, tag))
+    # The first word's verb forms ("utilised profound learning") are left out: they doubled the
+    # automaton for a rare case and cost a third of the matching speed (bench/phrases.py).
     return out
 
 
 def _inflect(original: str, position: int, n_words: int, tag: str) -> str:
-    """The original with the inflection the match had (its last word, or its first for a verb)."""
+    """The original with the inflection the match had (on its last word)."""
     from lemminflect import getInflection
 
     words = original.split(" ")
@@ -357,118 +356,150 @@ def _cache_dir() -> Path:
 class PhraseList:
     """One or more lists compiled into one matcher: build once, call `find` on any number of texts.
 
-    Picklable (it travels to batch and server workers as such, or is rebuilt there from the files
-    through the cache).
+    Picklable, and quick to unpickle: the entries are kept as columns and the automaton's side
+    arrays as numpy arrays (the cache and the workers load this form).
     """
 
     def __init__(self, entries: list[Entry], sources: list[tuple[str, str]]) -> None:
         import ahocorasick
 
-        self.entries = entries
         self.sources = sources  # (name, sha256 of its bytes)
-        self.identity = hashlib.sha256(repr((FORMAT_VERSION, [h for _, h in sources])).encode()).hexdigest()[:16]
+        self.identity = self.identity_of(sources)
+        names = sorted({e.source for e in entries})
+        self._names = names
+        self._spun = [e.spun for e in entries]
+        self._orig = [e.original for e in entries]
+        self._note = [e.note for e in entries]
+        self._conf = np.array([e.confidence for e in entries], dtype=np.float64)
+        self._src = np.array([names.index(e.source) for e in entries], dtype=np.int32)
+        self._line = np.array([e.line for e in entries], dtype=np.int64)
+        self._queries = {i: e.query for i, e in enumerate(entries) if e.query is not None}
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         # Side arrays indexed by the automaton's integer payload (one per distinct key).
-        self._v_entry: list[int] = []
-        self._v_pos: list[int] = []
-        self._v_tag: list[str] = []
-        self._v_len: list[int] = []
+        v_entry: list[int] = []
+        v_pos: list[int] = []
+        v_tag: list[int] = []
+        v_len: list[int] = []
+        tags: dict[str, int] = {"": 0}
         # Query terms get their own keys: (query term id, word index or -1) per key.
         self._terms: list[tuple[int, tuple, bool]] = []  # (entry index, term, negated)
-        self._v_terms: list[list[tuple[int, int]]] = []
+        v_terms: dict[int, list[tuple[int, int]]] = {}
         keys: dict[str, int] = {}
 
         def key_id(key: str) -> int:
             vid = keys.get(key)
             if vid is None:
-                vid = keys[key] = len(self._v_entry)
-                self._v_entry.append(-1)
-                self._v_pos.append(-1)
-                self._v_tag.append("")
-                self._v_len.append(key.count(" ") + 1)
-                self._v_terms.append([])
+                vid = keys[key] = len(v_entry)
+                v_entry.append(-1)
+                v_pos.append(-1)
+                v_tag.append(0)
+                v_len.append(key.count(" ") + 1)
                 automaton.add_word(f" {key} ", vid)
             return vid
 
         # Exact phrases first, so that an entry's own wording wins over another's inflected form.
-        plain = [(i, e, normalise(e.spun).split()) for i, e in enumerate(entries) if e.query is None]
-        for i, _e, words in plain:
-            self._v_entry[key_id(" ".join(words))] = i
-        for i, _e, words in plain:
+        plain = [(i, normalise(e.spun).split()) for i, e in enumerate(entries) if e.query is None]
+        for i, words in plain:
+            v_entry[key_id(" ".join(words))] = i
+        for i, words in plain:
             for key, position, tag in _variants(words)[1:]:
                 vid = key_id(key)
-                if self._v_entry[vid] == -1:
-                    self._v_entry[vid], self._v_pos[vid], self._v_tag[vid] = i, position, tag
-        for i, e in enumerate(entries):
-            if e.query is None:
-                continue
-            for term, negated in _terms(e.query):
+                if v_entry[vid] == -1:
+                    v_entry[vid], v_pos[vid] = i, position
+                    v_tag[vid] = tags.setdefault(tag, len(tags))
+        for i, query in self._queries.items():
+            for term, negated in _terms(query):
                 tid = len(self._terms)
                 self._terms.append((i, term, negated))
                 words, slop = term[1], term[2]
                 if slop is None:
                     for key, _, _ in _variants(words):
-                        self._v_terms[key_id(key)].append((tid, -1))
+                        v_terms.setdefault(key_id(key), []).append((tid, -1))
                 else:
                     for k, word in enumerate(words):
                         for key, _, _ in _variants([word]):
-                            self._v_terms[key_id(key)].append((tid, k))
-        self._has_queries = bool(self._terms)
+                            v_terms.setdefault(key_id(key), []).append((tid, k))
         automaton.make_automaton()
         self._automaton = automaton
+        self._v_entry = np.array(v_entry, dtype=np.int32)
+        self._v_pos = np.array(v_pos, dtype=np.int16)
+        self._v_tag = np.array(v_tag, dtype=np.int16)
+        self._v_len = np.array(v_len, dtype=np.int16)
+        self._tags = [t for t, _ in sorted(tags.items(), key=lambda x: x[1])]
+        self._v_terms = v_terms
         self.keys = len(keys)
 
+    @staticmethod
+    def identity_of(sources: list[tuple[str, str]]) -> str:
+        """The lists' identity: a hash of their contents (names aside) and of this format."""
+        return hashlib.sha256(repr((FORMAT_VERSION, [h for _, h in sources])).encode()).hexdigest()[:16]
+
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._spun)
+
+    def entry(self, i: int) -> Entry:
+        """The ``i``-th entry of the compiled lists."""
+        return Entry(
+            self._spun[i],
+            self._orig[i],
+            self._note[i],
+            float(self._conf[i]),
+            self._names[int(self._src[i])],
+            int(self._line[i]),
+            self._queries.get(i),
+        )
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [self.entry(i) for i in range(len(self))]
 
     def describe(self) -> str:
         names = ", ".join(name for name, _ in self.sources)
-        n = len(self.entries)
+        n = len(self)
         return f"{n:,} entr{'y' if n == 1 else 'ies'} ({self.keys:,} forms) from {names}"
 
     # --- matching ---
 
     def find(self, text: str) -> list[Match]:
         """The listed phrases in ``text``: non-overlapping, in order, offsets into ``text``."""
-        if not text or not self.entries:
+        if not text or not len(self):
             return []
-        norm, offsets = _normalised(text)
+        norm, keep = _normalised(text)
         # Candidates: (norm start, norm end, entry index, variant id; -1/-2 a query's term with/without
         # a placeable original).
         cands: list[tuple[int, int, int, int]] = []
         term_hits: list[tuple[int, int, int, int]] = []  # (start, end, term id, word index)
-        v_entry, v_terms = self._v_entry, self._v_terms
+        v_entry, v_terms, v_len = self._v_entry, self._v_terms, self._v_len
         for end, vid in self._automaton.iter(norm):
-            span = self._span(vid, norm, end)
-            if v_entry[vid] >= 0:
-                cands.append((span[0], span[1], v_entry[vid], vid))
-            for tid, k in v_terms[vid]:
-                term_hits.append((span[0], span[1], tid, k))
+            # The key is " w1 ... wn ": walk back over its n words from the trailing space.
+            start = end
+            for _ in range(v_len[vid]):
+                start = norm.rfind(" ", 0, start)
+            i = int(v_entry[vid])
+            if i >= 0:
+                cands.append((start + 1, end, i, vid))
+            if v_terms:
+                for tid, k in v_terms.get(vid, ()):
+                    term_hits.append((start + 1, end, tid, k))
         if term_hits:
             cands.extend(self._query_matches(norm, term_hits))
+        if not cands:
+            return []
         chosen = _best_cover(cands)
+        offsets = np.flatnonzero(keep)  # norm position k (after the leading space) → text index
         matches = []
         for s, e, i, vid in chosen:
             start, end = int(offsets[s - 1]), int(offsets[e - 2]) + 1
-            entry = self.entries[i]
-            original = entry.original
+            original = self._orig[i]
             if original is not None and vid >= 0 and self._v_pos[vid] >= 0:
-                original = _inflect(original, self._v_pos[vid], len(normalise(entry.spun).split()), self._v_tag[vid])
+                n_words = len(normalise(self._spun[i]).split())
+                original = _inflect(original, int(self._v_pos[vid]), n_words, self._tags[self._v_tag[vid]])
             if original is not None and vid == -2:
                 original = None  # a query match whose original cannot be placed
             if original is not None:
                 original = _match_case(text[start:end], original)
-            matches.append(Match(start, end, entry, original))
+            matches.append(Match(start, end, self.entry(i), original))
         return matches
-
-    def _span(self, vid: int, norm: str, end: int) -> tuple[int, int]:
-        """The matched words' [start, end) in ``norm`` for a key hit ending (with its space) at ``end``."""
-        n = self._v_len[vid]
-        # The key is " w1 ... wn ": walk back over n words from the trailing space.
-        start = end
-        for _ in range(n):
-            start = norm.rfind(" ", 0, start)
-        return start + 1, end
 
     def _query_matches(self, norm: str, hits: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
         """Occurrences of the positive terms of every query that is true of this document."""
@@ -494,7 +525,7 @@ class PhraseList:
             per_entry.setdefault(i, []).append(tid)
         for i, tids in per_entry.items():
             present = {self._terms[t][1]: t in by_term for t in tids}
-            if not _truth(self.entries[i].query, present):  # type: ignore[arg-type]
+            if not _truth(self._queries[i], present):
                 continue
             positive = [t for t in tids if not self._terms[t][2]]
             exact_one = len(positive) == 1 and self._terms[positive[0]][1][2] is None
@@ -553,34 +584,47 @@ def _best_cover(cands: list[tuple[int, int, int, int]]) -> list[tuple[int, int, 
     return out[::-1]
 
 
+_BMP_WORD: np.ndarray | None = None
+
+
+def _bmp_word() -> np.ndarray:
+    """Which characters of the Basic Multilingual Plane are word characters (``str.isalnum``)."""
+    global _BMP_WORD
+    if _BMP_WORD is None:
+        _BMP_WORD = np.fromiter((chr(c).isalnum() for c in range(0x10000)), dtype=bool, count=0x10000)
+    return _BMP_WORD
+
+
 def _normalised(text: str) -> tuple[str, np.ndarray]:
-    """``(" " + norm + " ", offsets)``: ``norm`` is ``text`` lower-cased with every run of non-word
-    characters one space (leading ones dropped); ``offsets[k]`` is the index in ``text`` of
-    ``norm[k]``. Vectorised: the per-character work is numpy's."""
-    low = text.lower()
-    if len(low) != len(text):  # a few characters lower-case to two ("İ"): keep those as they are
-        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    """``(" " + norm + " ", keep)``: ``norm`` is ``text`` lower-cased with every run of non-word
+    characters one space (leading ones dropped); ``keep`` marks the characters of ``text`` that
+    ``norm`` keeps, so ``flatnonzero(keep)[k]`` is the index in ``text`` of ``norm[k]``.
+
+    Vectorised: the per-character work is numpy's, on the narrowest array that holds the text
+    (bytes for ASCII, UTF-16 units without astral characters, else UTF-32).
+    """
+    # "İ" is the one character whose lower case is two; it is "i" for matching.
+    low = (text.replace("\u0130", "i") if "\u0130" in text else text).lower()
     if low.isascii():
-        arr = np.frombuffer(low.encode("ascii"), dtype=np.uint8)
+        arr: np.ndarray = np.frombuffer(low.encode("ascii"), dtype=np.uint8)
         word = _ASCII_WORD[arr]
+        codec = "ascii"
     else:
-        arr = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
-        word = np.zeros(len(arr), dtype=bool)
-        small = arr < 128
-        word[small] = _ASCII_WORD[arr[small]]
-        big = np.flatnonzero(~small)
-        if len(big):
-            codes = arr[big]
-            uniq = np.unique(codes)
-            ok = np.fromiter((chr(c).isalnum() for c in uniq.tolist()), dtype=bool, count=len(uniq))
-            word[big] = ok[np.searchsorted(uniq, codes)]
+        b16 = low.encode("utf-16-le")
+        if len(b16) == 2 * len(low):
+            arr, codec = np.frombuffer(b16, dtype=np.uint16), "utf-16-le"
+            word = _bmp_word()[arr]
+        else:
+            arr, codec = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32), "utf-32-le"
+            word = _bmp_word()[np.minimum(arr, 0xFFFF)]
+            astral = np.flatnonzero(arr > 0xFFFF)
+            word[astral] = [chr(c).isalnum() for c in arr[astral].tolist()]
     # Keep every word character and the first separator after a word.
     keep = word.copy()
     keep[1:] |= word[:-1]
-    kept = np.where(word, arr, arr.dtype.type(32))[keep]
-    offsets = np.flatnonzero(keep)
-    core = kept.tobytes().decode("ascii" if arr.dtype == np.uint8 else "utf-32-le")
-    return " " + core + " ", offsets
+    spaced = arr.copy()
+    spaced[~word] = 32
+    return " " + spaced[keep].tobytes().decode(codec) + " ", keep
 
 
 # --- loading ------------------------------------------------------------------------------------------
@@ -608,7 +652,7 @@ def compile_lists(sources: list[tuple[str, bytes]], cache: bool = True) -> Phras
         try:
             with path.open("rb") as fh:
                 compiled = pickle.load(fh)
-            if isinstance(compiled, PhraseList):
+            if isinstance(compiled, PhraseList) and compiled.identity == PhraseList.identity_of(hashes):
                 return compiled
         except Exception:  # a torn or stale cache file: rebuild it
             pass
@@ -631,9 +675,13 @@ def compile_lists(sources: list[tuple[str, bytes]], cache: bool = True) -> Phras
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            blob = pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL)
             with tmp.open("wb") as fh:
-                pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(blob)
             os.replace(tmp, path)
+            # An unpickled automaton lies in memory in the order it is walked: ~30 % faster matching
+            # than the one just built (measured in bench/phrases.py), so use that one from the start.
+            compiled = pickle.loads(blob)
         except OSError:
             pass  # a read-only home: compile every time, still correct
     return compiled
