@@ -271,3 +271,9 @@ def test_mine_finds_swaps_with_counts_and_keeps_phrases_whole():
     (troopers,) = [r for r in mine(pairs) if r[0] == "troopers went"]
     assert troopers[1] == "soldiers went" and troopers[4] == "seen 1× in 1 pair(s); also: troops went 1×"
     assert [r[0] for r in mine(pairs, min_count=2)] == ["counterfeit consciousness", "profound learning"]
+
+
+def test_plurals_of_words_outside_the_dictionary_but_not_of_pronouns():
+    pl = from_text("entangled qubit\tcoupled bit\nsaw her\tmet her\n")
+    assert [m.original for m in pl.find("two entangled qubits")] == ["coupled bits"]
+    assert pl.find("we saw hers") == []

@@ -57,7 +57,7 @@ __all__ = [
     "load_phrases", "mine", "normalise", "phrases_from_env",
 ]  # fmt: skip
 
-FORMAT_VERSION = 3  # bump when the compiled form changes: the cache is keyed by it
+FORMAT_VERSION = 4  # bump when the compiled form changes: the cache is keyed by it
 MAX_QUERY_TERMS = 32
 
 _SEP = re.compile(r"[\W_]+")
@@ -292,12 +292,17 @@ def _truth(tree: tuple, present: dict[tuple, bool]) -> bool:
 @lru_cache(maxsize=200_000)
 def _forms(word: str, upos: str) -> tuple[tuple[str, str], ...]:
     """(Penn tag, form) for the other forms of ``word`` as a ``upos`` (NOUN or VERB), word itself excluded."""
-    from lemminflect import getAllInflections, getAllLemmas
+    from lemminflect import getAllInflections, getAllLemmas, getInflection
 
     lemmas = {word, *getAllLemmas(word, upos).get(upos, ())}
     out: dict[str, str] = {}
     for lemma in lemmas:
-        for tag, forms in getAllInflections(lemma, upos).items():
+        table = getAllInflections(lemma, upos)
+        if upos == "NOUN" and "NNS" not in table and lemma == word and ("NN" in table or not getAllLemmas(word)):
+            # A noun lemminflect lists without a plural ("due"), or a word it does not know ("qubit"):
+            # its rules still make the plural.
+            table = {"NNS": tuple(getInflection(word, tag="NNS"))}
+        for tag, forms in table.items():
             for form in forms:
                 if form != word and form.isalpha() and form not in out:
                     out[form] = tag
