@@ -79,8 +79,8 @@ def speed(pack, texts: list[str], sizes: list[int]) -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"random-{n}.tsv"
             path.write_bytes(data)
-            old = os.environ.get("UNSPIN_CACHE")
-            os.environ["UNSPIN_CACHE"] = str(Path(tmp) / "cache")
+            old = os.environ.get("UNSPIN_CACHE_DIR")
+            os.environ["UNSPIN_CACHE_DIR"] = str(Path(tmp) / "cache")
             try:
                 t = time.perf_counter()
                 load_phrases([str(path)])  # first use: parse, inflect, build, cache
@@ -90,9 +90,9 @@ def speed(pack, texts: list[str], sizes: list[int]) -> list[dict]:
                 load_s = time.perf_counter() - t
             finally:
                 if old is None:
-                    del os.environ["UNSPIN_CACHE"]
+                    del os.environ["UNSPIN_CACHE_DIR"]
                 else:
-                    os.environ["UNSPIN_CACHE"] = old
+                    os.environ["UNSPIN_CACHE_DIR"] = old
         assert pl is not None
         one = best_cpu(lambda pl=pl: pl.find(whole))
         per_doc = best_cpu(lambda pl=pl: [pl.find(t) for t in texts])

@@ -119,7 +119,7 @@ def test_unreadable_files(tmp_path):
 
 
 def test_cache_is_keyed_by_content(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNSPIN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "l.tsv"
     path.write_text("profound learning\tdeep learning\n", encoding="utf-8")
     first = load_phrases([str(path)])

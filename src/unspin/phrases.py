@@ -32,8 +32,9 @@ and it is an exact phrase (else it is null).
 **Speed.** Every phrase (and every inflected form) is one key of one Aho–Corasick automaton
 (pyahocorasick, integer payloads, side arrays) run over a normalised copy of the text (lower case,
 separator runs collapsed to one space, built with numpy) with an offset map back to the input. The
-compiled list is pickled in a cache keyed by the lists' content hash (``$UNSPIN_CACHE`` or
-``~/.cache/unspin``), so a 100 k-entry list loads in a fraction of a second after its first use.
+compiled list is pickled in a cache keyed by the lists' content hash (``phrases/`` in the channel
+table's cache folder: ``$UNSPIN_CACHE_DIR`` or ``$XDG_CACHE_HOME/unspin``, ``~/.cache/unspin``), so
+a 100 k-entry list loads in a fraction of a second after its first use.
 Overlapping matches are resolved by weighted interval scheduling: the set of non-overlapping
 matches that covers the most text (not greedy leftmost).
 """
@@ -354,7 +355,9 @@ def _match_case(observed: str, text: str) -> str:
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("UNSPIN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "unspin")
+    """Beside the channel table's cache (decode/channel_cache.py); its files may be deleted at any time."""
+    xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    base = os.environ.get("UNSPIN_CACHE_DIR") or xdg / "unspin"
     return Path(base) / "phrases"
 
 
