@@ -277,3 +277,16 @@ def test_plurals_of_words_outside_the_dictionary_but_not_of_pronouns():
     pl = from_text("entangled qubit\tcoupled bit\nsaw her\tmet her\n")
     assert [m.original for m in pl.find("two entangled qubits")] == ["coupled bits"]
     assert pl.find("we saw hers") == []
+
+
+def test_cover_is_the_most_text_not_the_leftmost_match():
+    pl = from_text("profound learning\tdeep learning\nlearning curve fitting\tlearning curve estimation\n")
+    # Leftmost-first would take "profound learning" and lose the longer overlapping entry.
+    assert [(m.entry.line) for m in pl.find("a profound learning curve fitting step")] == [2]
+    # Two lists at once: the same rule across them.
+    from unspin.phrases import find_all
+
+    other = from_text("curve fitting step\tx y z\n")
+    text = "a profound learning curve fitting step"
+    got = [(text[m.start : m.end], m.entry.source) for m in find_all([pl, other], text)]
+    assert got == [("profound learning", "pasted list"), ("curve fitting step", "pasted list")]

@@ -470,11 +470,11 @@ class PhraseList:
 
     def find(self, text: str) -> list[Match]:
         """The listed phrases in ``text``: non-overlapping, in order, offsets into ``text``."""
-        if not text or not len(self):
-            return []
-        norm, keep = _normalised(text)
-        # Candidates: (norm start, norm end, entry index, variant id; -1/-2 a query's term with/without
-        # a placeable original).
+        return find_all([self], text)
+
+    def _candidates(self, norm: str) -> list[tuple[int, int, int, int]]:
+        """Every match in ``norm``, overlapping: (norm start, norm end, entry index, variant id; -1/-2
+        for a query's term with/without a placeable original)."""
         cands: list[tuple[int, int, int, int]] = []
         term_hits: list[tuple[int, int, int, int]] = []  # (start, end, term id, word index)
         v_entry, v_terms, v_len = self._v_entry, self._v_terms, self._v_len
@@ -491,23 +491,19 @@ class PhraseList:
                     term_hits.append((start + 1, end, tid, k))
         if term_hits:
             cands.extend(self._query_matches(norm, term_hits))
-        if not cands:
-            return []
-        chosen = _best_cover(cands)
-        offsets = np.flatnonzero(keep)  # norm position k (after the leading space) → text index
-        matches = []
-        for s, e, i, vid in chosen:
-            start, end = int(offsets[s - 1]), int(offsets[e - 2]) + 1
-            original = self._orig[i]
-            if original is not None and vid >= 0 and self._v_pos[vid] >= 0:
-                n_words = len(normalise(self._spun[i]).split())
-                original = _inflect(original, int(self._v_pos[vid]), n_words, self._tags[self._v_tag[vid]])
-            if original is not None and vid == -2:
-                original = None  # a query match whose original cannot be placed
-            if original is not None:
-                original = _match_case(text[start:end], original)
-            matches.append(Match(start, end, self.entry(i), original))
-        return matches
+        return cands
+
+    def _match(self, text: str, start: int, end: int, i: int, vid: int) -> Match:
+        """The `Match` of entry ``i`` at ``text[start:end]``, its original inflected and cased."""
+        original = self._orig[i]
+        if original is not None and vid >= 0 and self._v_pos[vid] >= 0:
+            n_words = len(normalise(self._spun[i]).split())
+            original = _inflect(original, int(self._v_pos[vid]), n_words, self._tags[self._v_tag[vid]])
+        if original is not None and vid == -2:
+            original = None  # a query match whose original cannot be placed
+        if original is not None:
+            original = _match_case(text[start:end], original)
+        return Match(start, end, self.entry(i), original)
 
     def _query_matches(self, norm: str, hits: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
         """Occurrences of the positive terms of every query that is true of this document."""
@@ -735,18 +731,25 @@ def as_phrase_lists(phrases) -> list[PhraseList]:
     return [*lists, loaded] if loaded is not None else lists
 
 
+_LIST_STRIDE = 10_000_000  # entries per list in the combined candidate numbering of `find_all`
+
+
 def find_all(lists: Sequence[PhraseList], text: str) -> list[Match]:
-    """The matches of several compiled lists in one text: non-overlapping (the longest cover across
-    them; on a tie, the earlier list), in text order."""
-    if len(lists) == 1:
-        return lists[0].find(text)
-    found = [m for pl in lists for m in pl.find(text)]
-    if len(found) <= 1:
-        return found
-    # Word-bounded matches that do not overlap have a separator between them (end < next start),
-    # which is what _best_cover's compatibility test asks of its candidates.
-    chosen = _best_cover([(m.start, m.end, k, 0) for k, m in enumerate(found)])
-    return [found[k] for _, _, k, _ in chosen]
+    """The matches of several compiled lists in one text: the non-overlapping set that covers the
+    most text across all of them (on a tie, the earlier list and entry), in text order."""
+    lists = [pl for pl in lists if len(pl)]
+    if not text or not lists:
+        return []
+    norm, keep = _normalised(text)
+    cands = [(s, e, k * _LIST_STRIDE + i, vid) for k, pl in enumerate(lists) for s, e, i, vid in pl._candidates(norm)]
+    if not cands:
+        return []
+    offsets = np.flatnonzero(keep)  # norm position p (after the leading space) → text index
+    out = []
+    for s, e, g, vid in _best_cover(cands):
+        k, i = divmod(g, _LIST_STRIDE)
+        out.append(lists[k]._match(text, int(offsets[s - 1]), int(offsets[e - 2]) + 1, i, vid))
+    return out
 
 
 # --- into a report ------------------------------------------------------------------------------------
@@ -783,7 +786,7 @@ def apply(report, text: str, phrases: PhraseList | Sequence[PhraseList], thresho
     from .repair import input_span
     from .report import Span
 
-    matches = find_all([phrases] if isinstance(phrases, PhraseList) else phrases, report.repaired)
+    matches = find_all([phrases] if isinstance(phrases, PhraseList) else list(phrases), report.repaired)
     report.stats["listed"] = len(matches)
     if not matches:
         return
