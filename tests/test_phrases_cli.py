@@ -48,6 +48,8 @@ def test_check_json_with_two_lists(lists, tmp_path: Path) -> None:
     first = next(s for s in report["spans"] if s.get("source") == "list")
     assert first["why"].startswith("listed in a.tsv:1:") and first["confidence"] == 1.0
     assert TEXT[first["start"] : first["end"]] == "counterfeit\nconsciousness"
+    plain = run("check", "--phrases", str(a), "-", stdin=TEXT)
+    assert "profound  learning[→ deep learning · listed]" in plain.stdout
 
 
 def test_restore_and_the_environment_variable(lists) -> None:
