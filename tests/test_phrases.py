@@ -86,6 +86,8 @@ def test_compiled_list_is_reusable_and_picklable(plist):
         ('"a b" AND (c\tx\n', "test.tsv:1: bad fingerprint query: a '(' is not closed"),
         ('NOT "a b"\tx\n', "test.tsv:1: bad fingerprint query: the query has no term outside a NOT"),
         ("ok one\tx\n\n# c\nbad\xff line\tx\n", "test.tsv:4: not valid UTF-8"),
+        ("(" * 5000 + '"a"' + ")" * 5000 + "\tx\n", "test.tsv:1: bad fingerprint query: more than 128"),
+        ("NOT " * 3000 + '"a"\tx\n', "test.tsv:1: bad fingerprint query: more than 128"),
     ],
 )
 def test_bad_lists_say_which_line(tmp_path, body, problem):

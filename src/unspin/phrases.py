@@ -60,6 +60,7 @@ __all__ = [
 
 FORMAT_VERSION = 4  # bump when the compiled form changes: the cache is keyed by it
 MAX_QUERY_TERMS = 32
+MAX_QUERY_TOKENS = 128
 
 _SEP = re.compile(r"[\W_]+")
 _ASCII_WORD = np.array([chr(c).isalnum() for c in range(128)], dtype=bool)
@@ -203,6 +204,8 @@ def parse_query(query: str) -> tuple:
                 else:
                     tokens.append(("bare", words))
     tokens = [("term", (t[1], None)) if t[0] == "bare" else t for t in tokens]
+    if len(tokens) > MAX_QUERY_TOKENS:  # also bounds the nesting the recursive descent below meets
+        raise ValueError(f"more than {MAX_QUERY_TOKENS} words, operators and parentheses")
     at = 0
 
     def peek() -> tuple[str, object] | None:
