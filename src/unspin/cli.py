@@ -35,7 +35,11 @@ class _LazyGroup(click.Group):
     """Commands whose modules load the engine are imported when they run, so `unspin repair` and
     `unspin --help` never import KenLM, numpy or the tracer."""
 
-    LAZY: ClassVar[dict[str, str]] = {"index": "unspin.trace.cli:index", "trace": "unspin.trace.cli:trace_cmd"}
+    LAZY: ClassVar[dict[str, str]] = {
+        "index": "unspin.trace.cli:index",
+        "trace": "unspin.trace.cli:trace_cmd",
+        "phrases": "unspin.phrases_cli:phrases",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
@@ -96,6 +100,35 @@ def _pack(path: str | None):
 _pack_option = click.option(
     "--pack", "pack_dir", default=None, metavar="DIR", help="Language pack (default: $UNSPIN_PACK or the shipped one)."
 )
+_phrases_option = click.option(
+    "--phrases",
+    "phrase_files",
+    multiple=True,
+    metavar="FILE",
+    help="A phrase list (TSV: spun<TAB>original; repeatable); its matches are flagged and restored. "
+    "Default: $UNSPIN_PHRASES (paths separated by the system's path separator).",
+)
+
+
+def _phrase_paths(files: tuple[str, ...]) -> list[str]:
+    """The --phrases files, or $UNSPIN_PHRASES when none is given; resolved, so workers find them."""
+    import os
+
+    from .phrases import phrases_from_env
+
+    return [os.path.abspath(f) for f in (list(files) or phrases_from_env())]
+
+
+def _phrases(files: tuple[str, ...]):
+    """The compiled phrase lists (None for none); a bad list stops here, one line per problem."""
+    from .phrases import PhraseListError, load_phrases
+
+    try:
+        return load_phrases(_phrase_paths(files))
+    except PhraseListError as exc:
+        for problem in exc.problems[:-1]:
+            click.echo(f"unspin: error: {problem}", err=True)
+        _fail(exc.problems[-1])
 
 
 @cli.command("check")
@@ -106,6 +139,7 @@ _pack_option = click.option(
 @click.option("--cascade", is_flag=True, help="The screen first; the full check only where it cannot clear the text.")
 @click.option("--color/--no-color", default=None, help="Colour (default: only when stdout is a terminal).")
 @_pack_option
+@_phrases_option
 def check_cmd(
     source: str,
     as_json: bool,
@@ -114,6 +148,7 @@ def check_cmd(
     cascade: bool,
     color: bool | None,
     pack_dir: str | None,
+    phrase_files: tuple[str, ...],
 ) -> None:
     """Say whether a text was spun, where, and what the original words were.
 
@@ -125,7 +160,8 @@ def check_cmd(
         text = read_text(source, warn=_warn)
     except InputError as exc:
         _fail(str(exc))
-    report = check(text, _pack(pack_dir), threshold=threshold, fast=fast, cascade=cascade)
+    phrases = _phrases(phrase_files)
+    report = check(text, _pack(pack_dir), threshold=threshold, fast=fast, cascade=cascade, phrases=phrases)
     if as_json:
         click.echo(to_json(report))
     else:
@@ -137,7 +173,8 @@ def check_cmd(
 @cli.command("restore")
 @click.argument("source", default="-", metavar="[FILE|-]")
 @_pack_option
-def restore_cmd(source: str, pack_dir: str | None) -> None:
+@_phrases_option
+def restore_cmd(source: str, pack_dir: str | None, phrase_files: tuple[str, ...]) -> None:
     """Print the likely original wording: repaired, with every confident span restored."""
     from .decode import check
 
@@ -145,7 +182,8 @@ def restore_cmd(source: str, pack_dir: str | None) -> None:
         text = read_text(source, warn=_warn)
     except InputError as exc:
         _fail(str(exc))
-    report = check(text, _pack(pack_dir))
+    phrases = _phrases(phrase_files)
+    report = check(text, _pack(pack_dir), phrases=phrases)
     click.echo(report.restored if report.restored is not None else report.repaired, nl=False)
 
 
@@ -164,6 +202,7 @@ def restore_cmd(source: str, pack_dir: str | None) -> None:
     help="local: a process pool on this machine; ray: Ray Data (a local instance, or $RAY_ADDRESS).",
 )
 @_pack_option
+@_phrases_option
 def batch_cmd(
     inputs: tuple[str, ...],
     text_field: str,
@@ -173,6 +212,7 @@ def batch_cmd(
     index_dir: str | None,
     engine: str,
     pack_dir: str | None,
+    phrase_files: tuple[str, ...],
 ) -> None:
     """One report per input record: JSONL (.gz, .zst), Parquet or WARC in; JSONL or Parquet out.
 
@@ -185,7 +225,8 @@ def batch_cmd(
 
     if len(inputs) < 2:
         _fail("batch needs at least one input and an output: unspin batch IN... OUT")
-    pack = _pack(pack_dir)  # fail early, in one line, if the pack (or the index) cannot be loaded
+    pack = _pack(pack_dir)  # fail early, in one line, if the pack (or the index, or a list) cannot be loaded
+    phrases = _phrases(phrase_files)  # compiled once here: the workers load it from the cache
     if index_dir is not None:
         from .trace import IndexError_, open_index
 
@@ -204,6 +245,7 @@ def batch_cmd(
             workers or os.cpu_count() or 1,
             index_dir=index_dir,
             engine=engine,
+            phrases=_phrase_paths(phrase_files) if phrases is not None else None,
         )
     except InputError as exc:
         _fail(str(exc))

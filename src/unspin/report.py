@@ -44,6 +44,13 @@ class Span:
     original: str | None
     confidence: float
     why: str
+    source: str | None = None  # "list": a match of a user's phrase list (unspin.phrases); None: the engine's
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if d["source"] is None:  # the engine's spans keep the contract's original shape
+            del d["source"]
+        return d
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -149,7 +156,7 @@ class Report:
             d["restored"] = self.restored
         d["repairs"] = [asdict(r) for r in self.repairs]
         if self.spun is not None or self.spans:
-            d["spans"] = [asdict(s) for s in self.spans]
+            d["spans"] = [s.to_dict() for s in self.spans]
         if self.stats:
             d["stats"] = dict(self.stats)
         if self.trace is not None:

@@ -37,10 +37,11 @@ CHUNK = 32  # records per output part: small enough to lose little to a crash, b
 MAX_RECORD_CHARS = 2_000_000
 
 
-def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
+def report_row(record: Record, fast: bool, pack, index=None, phrases=None) -> dict[str, Any]:
     """The output row for one record: its report, or an error row saying why there is none.
 
-    With a reference ``index`` (``unspin.trace``), the report also carries its ``trace``.
+    With a reference ``index`` (``unspin.trace``), the report also carries its ``trace``; with
+    ``phrases`` (a compiled `unspin.phrases.PhraseList`), the lists' matches.
     """
     from ..decode import check
 
@@ -52,7 +53,7 @@ def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
     if not text.strip():
         return ErrorRow(record.id, "empty text").to_dict()
     try:
-        report = check(text, pack, fast=fast)
+        report = check(text, pack, fast=fast, phrases=phrases)
         if index is not None:
             from ..trace import attach_trace
 
@@ -69,14 +70,18 @@ def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
 
 _WORKER_PACK = None
 _WORKER_INDEX = None
+_WORKER_PHRASES = None
 
 
-def _init_worker(pack_dir: str | None, index_dir: str | None = None) -> None:
-    """Load the pack once per worker (memory-mapped) and open the trace index, each its own connection."""
-    global _WORKER_PACK, _WORKER_INDEX
+def _init_worker(pack_dir: str | None, index_dir: str | None = None, phrases: list[str] | None = None) -> None:
+    """Load the pack once per worker (memory-mapped), open the trace index, each its own connection,
+    and the phrase lists (compiled by the driver, so here a read of the cache)."""
+    global _WORKER_PACK, _WORKER_INDEX, _WORKER_PHRASES
     from ..pack import load
+    from ..phrases import load_phrases
 
     _WORKER_PACK = load(pack_dir)
+    _WORKER_PHRASES = load_phrases(phrases or [])
     if index_dir is not None:
         from ..trace import open_index
 
@@ -84,7 +89,7 @@ def _init_worker(pack_dir: str | None, index_dir: str | None = None) -> None:
 
 
 def _check_chunk(chunk: list[Record], fast: bool) -> list[dict[str, Any]]:
-    return [report_row(r, fast, _WORKER_PACK, _WORKER_INDEX) for r in chunk]
+    return [report_row(r, fast, _WORKER_PACK, _WORKER_INDEX, _WORKER_PHRASES) for r in chunk]
 
 
 # --- output parts -------------------------------------------------------------------------------------
@@ -219,12 +224,15 @@ def run_batch(
     progress: bool | None = None,
     index_dir: str | None = None,
     engine: str = "local",
+    phrases: list[str] | None = None,
 ) -> str:
     """Check every record of ``inputs`` into ``output`` (JSONL, or Parquet by its suffix); resumable.
 
     With ``index_dir`` (a reference index, see ``unspin.trace``) every report also carries its trace.
     ``engine="ray"`` checks the chunks on Ray Data (``batch/ray_engine.py``) instead of a local
     process pool; chunking, parts and resumption are the same, so either engine can resume the other.
+    ``phrases``: phrase list files (``unspin.phrases``); their content hash is part of the run's
+    settings, so a run is not resumed with a changed list.
 
     Returns the summary line. Rerunning the same command after an interruption continues it.
     """
@@ -238,6 +246,10 @@ def run_batch(
     }
     if index_dir is not None:  # only then, so runs started before --index existed still resume
         settings["index"] = str(Path(index_dir).resolve())
+    if phrases:  # likewise only then; the content, not the path, is what must not change
+        from ..phrases import load_phrases
+
+        settings["phrases"] = load_phrases(phrases).identity  # type: ignore[union-attr]
     records = read_records(inputs, text_field, id_field)  # raises InputError for a missing input now
     parts = Parts(out, settings)
     done = parts.done()
@@ -258,18 +270,17 @@ def run_batch(
     if engine == "ray":
         from .ray_engine import run_on_ray
 
-        run_on_ray(todo(), commit, fast, pack_dir, index_dir, workers)
+        run_on_ray(todo(), commit, fast, pack_dir, index_dir, workers, phrases=phrases)
     elif workers <= 1:
-        _init_worker(pack_dir, index_dir)
+        _init_worker(pack_dir, index_dir, phrases)
         for no, chunk in todo():
             commit(no, _check_chunk(chunk, fast))
     else:
         # One BLAS thread per worker (unspin.workers); the variables only reach a fresh interpreter,
         # hence "spawn" rather than fork.
         ctx = multiprocessing.get_context("spawn")
-        with spawning_workers(), ProcessPoolExecutor(
-            workers, ctx, initializer=_init_worker, initargs=(pack_dir, index_dir)
-        ) as pool:
+        init = (pack_dir, index_dir, phrases)
+        with spawning_workers(), ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:
             pending: dict[Future, int] = {}
             for no, chunk in todo():
                 while len(pending) >= 2 * workers:

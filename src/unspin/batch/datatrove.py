@@ -12,8 +12,6 @@ datatrove is an optional extra: ``pip install 'unspin[datatrove]'``.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
@@ -62,7 +60,7 @@ class UnspinFilter(BaseFilter):
         doc.metadata["unspin_spun"] = bool(report.spun)
         doc.metadata["unspin_verdict"] = report.verdict
         if (report.stats or {}).get("mode", "full") == "full":
-            doc.metadata["unspin_spans"] = [asdict(s) for s in report.spans]
+            doc.metadata["unspin_spans"] = [s.to_dict() for s in report.spans]
         self.stat_update(f"verdict_{report.verdict}")
         if report.spun and self.drop:
             return False, "spun"

@@ -40,8 +40,10 @@ def _decode(payload: str) -> list[Record]:
 class _Checker:
     """A Ray actor: one pack (and index connection) per actor, reports for one chunk per call."""
 
-    def __init__(self, fast: bool, pack_dir: str | None, index_dir: str | None) -> None:
-        _init_worker(pack_dir, index_dir)
+    def __init__(
+        self, fast: bool, pack_dir: str | None, index_dir: str | None, phrases: list[str] | None = None
+    ) -> None:
+        _init_worker(pack_dir, index_dir, phrases)
         self.fast = fast
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
@@ -63,6 +65,7 @@ def run_on_ray(
     index_dir: str | None,
     workers: int,
     window: int = WINDOW,
+    phrases: list[str] | None = None,
 ) -> None:
     """Check every ``(chunk number, records)`` of ``todo`` on Ray Data and ``commit`` its rows."""
     try:
@@ -89,7 +92,7 @@ def run_on_ray(
             ds = ray.data.from_items([{"no": no, "payload": _encode(chunk)} for no, chunk in chunk_window])
             checked = ds.map_batches(
                 _Checker,
-                fn_constructor_kwargs={"fast": fast, "pack_dir": pack_dir, "index_dir": index_dir},
+                fn_constructor_kwargs={"fast": fast, "pack_dir": pack_dir, "index_dir": index_dir, "phrases": phrases},
                 batch_size=1,
                 compute=ray.data.ActorPoolStrategy(size=min(workers, len(chunk_window))),
                 num_cpus=1,

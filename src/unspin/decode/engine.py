@@ -140,6 +140,7 @@ def check(
     fast: bool = False,
     explain: list | None = None,
     cascade: bool = False,
+    phrases=None,
 ) -> Report:
     """The full report for ``text``: verdict, score, spans with originals, restored text.
 
@@ -148,10 +149,35 @@ def check(
     nearly every text the full check would flag) gets the screen's report (``stats.mode`` says
     ``cascade-cleared``), every other text the full check: crawl-scale speed, full-check verdicts.
 
+    ``phrases``: the user's phrase lists (a `unspin.phrases.PhraseList`, a path, or a sequence of them),
+    whose matches are added as spans and count toward the verdict (`unspin.phrases.apply`).
+
     ``explain``: a list that receives, for every substitution of the reporting pass (reported or
     not), ``(features, start, end, original)`` (`scorer.features`; offsets into ``text``): what the
     span scorer is fitted on.
     """
+    report = _check_model(text, pack, threshold, fast, explain, cascade)
+    # --- phrase lists (issue 17): the only hook into the engine ---
+    if phrases is not None:
+        from .. import phrases as listed
+
+        compiled = listed.as_phrase_lists(phrases)
+        if compiled:
+            mode = "full" if (report.stats or {}).get("mode", "full") == "full" else "fast"
+            limit = detect.calibrations()[mode].threshold if threshold is None else threshold
+            listed.apply(report, text, compiled, limit)
+    return report
+
+
+def _check_model(
+    text: str,
+    pack=None,
+    threshold: float | None = None,
+    fast: bool = False,
+    explain: list | None = None,
+    cascade: bool = False,
+) -> Report:
+    """The engine's report for ``text`` (`check` without the phrase lists)."""
     pack = get_pack(pack)
     repaired, repairs = repair_text(text)
     report = Report(repaired=repaired, repairs=repairs)
@@ -344,7 +370,7 @@ def _spans(
     return spans, "".join(pieces)
 
 
-def restore(text: str, pack=None) -> str:
+def restore(text: str, pack=None, phrases=None) -> str:
     """The likely original wording of ``text`` (repaired, every confident span restored)."""
-    report = check(text, pack)
+    report = check(text, pack, phrases=phrases)
     return report.restored if report.restored is not None else report.repaired

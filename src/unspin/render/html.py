@@ -71,6 +71,8 @@ def segments(report: Report, text: str | None = None) -> list[dict[str, Any]]:
                 "parts": _pieces(text, start, end, repairs, index),
             }
         )
+        if s.source is not None:
+            out[-1]["source"] = s.source
         pos = end
     out.extend(_pieces(text, pos, len(text), repairs, index))
     return out

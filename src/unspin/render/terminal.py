@@ -78,8 +78,9 @@ def render_check(report: Report, out: TextIO, color: bool) -> None:
     pos = 0
     for s in report.spans:
         text.append(original_text[pos : s.start])
-        text.append(s.text, style=_confidence_style(s.confidence))
-        arrow = f" → {s.original}" if s.original else " → ?"
+        listed = s.source == "list"  # a phrase list's match: marked as such, in its own colour
+        text.append(s.text, style="bold blue" if listed else _confidence_style(s.confidence))
+        arrow = (f" → {s.original}" if s.original else " → ?") + (" · listed" if listed else "")
         text.append(f"[{arrow.strip()}]" if not color else arrow, style="bold" if color else "")
         pos = s.end
     text.append(original_text[pos:])

@@ -44,7 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from .errors import ApiError
-from .models import CheckIn, ErrorOut, Health, ReportIn, ReportOut, TextIn, TraceIn
+from .models import CheckIn, ErrorOut, Health, PhrasesIn, ReportIn, ReportOut, RestoreIn, TextIn, TraceIn
 from .pool import EnginePool, default_workers
 from .worker import json_bytes as _json_bytes
 
@@ -65,6 +65,7 @@ class ServeConfig:
     workers: int = field(default_factory=default_workers)  # engine processes: texts analysed at once
     queue: int = 64  # requests that may wait for a worker; more get 503
     cache_bytes: int = 64 * 1024 * 1024  # 0 disables the answer cache
+    phrases: list[str] = field(default_factory=list)  # phrase list files, matched in every check
 
 
 def _error_response(
@@ -230,6 +231,22 @@ def _load_index(index_dir: str | None, pack: Any) -> tuple[int | None, str | Non
         return None, None, f"cannot open the reference index at {index_dir}: {exc}"
 
 
+def _load_phrases(paths: list[str]) -> str | None:
+    """What /healthz says of the server's phrase lists; compiling them here fills the cache the
+    workers read. A bad list raises `unspin.phrases.PhraseListError` (the CLI checks it first)."""
+    if not paths:
+        return None
+    from ..phrases import load_phrases
+
+    compiled = load_phrases(paths)
+    return compiled.describe() if compiled is not None else None
+
+
+def _list_key(body: PhrasesIn) -> str | None:
+    """The answer cache's key part for a request's own phrase list (its hash)."""
+    return hashlib.sha256(body.phrases.encode("utf-8")).hexdigest() if body.phrases else None
+
+
 _REPORT = {200: {"model": ReportOut, "description": "The report (contract version 1)."}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorOut, "description": d}
@@ -262,10 +279,16 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     pack, pack_where, pack_error = _load_pack(config.pack_dir)
     documents, index_where, index_error = _load_index(config.index_dir, pack)
     del pack  # the workers load their own
+    phrases = _load_phrases(config.phrases)
     pool = EnginePool(
         config.workers,
         config.queue,
-        {"pack_dir": config.pack_dir, "load_pack": pack_error is None, "index_dir": index_where},
+        {
+            "pack_dir": config.pack_dir,
+            "load_pack": pack_error is None,
+            "index_dir": index_where,
+            "phrases": [str(Path(p).resolve()) for p in config.phrases],
+        },
     )
     engine = _Engine(config, pool)
 
@@ -334,6 +357,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             "index": index_where,
             "index_error": index_error if config.index_dir else None,
             "index_documents": documents,
+            "phrases": phrases,
             "workers": pool.ready,
             "workers_error": pool.start_error,
         }
@@ -348,16 +372,18 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     async def check_endpoint(body: CheckIn) -> Response:
         """Verdict, score, flagged spans with their likely originals, and the restored text."""
         need_pack()
-        job = {"op": "check", "text": body.text, "segments": body.segments}
+        job = {"op": "check", "text": body.text, "segments": body.segments, "phrases": body.phrases}
         job.update(threshold=body.threshold, fast=body.fast)
-        return report_response(await engine.cached(("check", body.threshold, body.fast, body.segments), job))
+        key = ("check", body.threshold, body.fast, body.segments, _list_key(body))
+        return report_response(await engine.cached(key, job))
 
     @app.post("/v1/restore", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
-    async def restore_endpoint(body: TextIn) -> Response:
+    async def restore_endpoint(body: RestoreIn) -> Response:
         """The likely original wording in `restored` (the full report, so a client can show why)."""
         need_pack()
         job = {"op": "check", "text": body.text, "threshold": None, "fast": False, "segments": body.segments}
-        return report_response(await engine.cached(("check", None, False, body.segments), job))
+        job["phrases"] = body.phrases
+        return report_response(await engine.cached(("check", None, False, body.segments, _list_key(body)), job))
 
     @app.post("/v1/trace", response_model=None, responses={**_REPORT, **_ERRORS}, tags=["text"])
     async def trace_endpoint(body: TraceIn) -> Response:
@@ -369,7 +395,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         if index_where is None:
             raise ApiError(503, "no_index", index_error or "no reference index is loaded")
         job = {"op": "trace", "text": body.text, "top": body.top, "check": body.check, "segments": body.segments}
-        return report_response(await engine.cached(("trace", body.top, body.check, body.segments), job))
+        job["phrases"] = body.phrases
+        key = ("trace", body.top, body.check, body.segments, _list_key(body))
+        return report_response(await engine.cached(key, job))
 
     @app.post(
         "/v1/render/html",

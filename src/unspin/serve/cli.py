@@ -39,6 +39,13 @@ def _fail(message: str) -> None:
 )
 @click.option("--index", "index_dir", default=None, metavar="DIR", help="Reference index for /v1/trace.")
 @click.option(
+    "--phrases",
+    "phrase_files",
+    multiple=True,
+    metavar="FILE",
+    help="A phrase list matched in every check (repeatable; default: $UNSPIN_PHRASES). Requests may add their own.",
+)
+@click.option(
     "--api-key-file",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
@@ -73,6 +80,7 @@ def serve(
     port: int,
     pack_dir: str | None,
     index_dir: str | None,
+    phrase_files: tuple[str, ...],
     api_key_file: str | None,
     max_bytes: int,
     timeout: float,
@@ -98,11 +106,21 @@ def serve(
         _fail(f"{pack_dir}: no such language pack directory")
     if index_dir is not None and not Path(index_dir).is_dir():
         _fail(f"{index_dir}: no such index directory")
+    from ..phrases import PhraseListError, load_phrases, phrases_from_env
+
+    phrase_paths = [os.path.abspath(f) for f in (list(phrase_files) or phrases_from_env())]
+    try:
+        load_phrases(phrase_paths)  # compiled once here (and cached for the workers); a bad list stops
+    except PhraseListError as exc:
+        for problem in exc.problems[:-1]:
+            click.echo(f"unspin: error: {problem}", err=True)
+        _fail(exc.problems[-1])
     if workers is not None and concurrency is not None and workers != concurrency:
         _fail("--concurrency is the old name of --workers (engine processes); give one of them")
     config = ServeConfig(
         pack_dir=pack_dir,
         index_dir=index_dir,
+        phrases=phrase_paths,
         api_key=api_key,
         max_bytes=max_bytes,
         timeout=timeout,

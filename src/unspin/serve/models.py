@@ -27,6 +27,10 @@ def _no_surrogates(text: str) -> str:
     return text
 
 
+def _no_surrogates_or_none(text: str | None) -> str | None:
+    return None if text is None else _no_surrogates(text)
+
+
 class TextIn(BaseModel):
     """A text to look at. ``segments`` also returns the input cut into highlightable pieces."""
 
@@ -38,14 +42,35 @@ class TextIn(BaseModel):
     _check_text = field_validator("text")(_no_surrogates)
 
 
-class CheckIn(TextIn):
+MAX_PHRASES_CHARS = 256 * 1024  # a pasted list: ~10k entries; bigger lists belong on the server (--phrases)
+
+
+class PhrasesIn(TextIn):
+    """A phrase list sent with the text (``unspin.phrases`` format), used with the server's own lists."""
+
+    phrases: str | None = Field(
+        None,
+        max_length=MAX_PHRASES_CHARS,
+        description="A phrase list (TSV: spun<TAB>original[<TAB>note[<TAB>confidence]] per line, # comments), "
+        "matched in addition to the lists the server was started with; its matches are spans with "
+        '`source: "list"`.',
+    )
+
+    _check_phrases = field_validator("phrases")(_no_surrogates_or_none)
+
+
+class RestoreIn(PhrasesIn):
+    """``restore`` options: a phrase list."""
+
+
+class CheckIn(PhrasesIn):
     """``check`` options: the decision threshold and the cheap screening mode."""
 
     threshold: float | None = Field(None, ge=0.0, le=1.0, description="Score from which a text is spun.")
     fast: bool = Field(False, description="Screening mode: a calibrated verdict without spans.")
 
 
-class TraceIn(TextIn):
+class TraceIn(PhrasesIn):
     """How many candidate sources to return, and whether to check the text for spinning too."""
 
     top: int = Field(3, ge=1, le=20, description="Number of candidate sources.")
@@ -73,6 +98,7 @@ class SegmentOut(BaseModel):
     confidence: float | None = None
     level: Literal["high", "medium", "low"] | None = None
     why: str | None = None
+    source: Literal["list"] | None = None
     parts: list[SegmentOut] | None = None
 
 
@@ -113,6 +139,7 @@ class Health(BaseModel):
     index: str | None = Field(description="Loaded reference index, or null (trace then answers 503).")
     index_error: str | None = Field(None, description="Why the index given at start-up could not be opened.")
     index_documents: int | None = Field(None, description="References in the loaded index.")
+    phrases: str | None = Field(None, description="The phrase lists the server was started with, or null.")
     workers: int = Field(0, description="Engine processes running and taking texts.")
     workers_error: str | None = Field(
         None, description="Why the last engine process failed to start (until one starts)."

@@ -72,9 +72,15 @@ def json_bytes(data: Any) -> bytes:
 class Engine:
     """What one worker holds: the prepared pack (or None) and its own index connection (or None)."""
 
-    def __init__(self, pack_dir: str | None, load_pack: bool, index_dir: str | None) -> None:
+    def __init__(
+        self, pack_dir: str | None, load_pack: bool, index_dir: str | None, phrases: list[str] | None = None
+    ) -> None:
+        from ..phrases import load_phrases
+
         self.pack: Any = None
         self.index: Any = None
+        self.phrases = load_phrases(phrases or [])  # the server's lists (compiled: from the cache)
+        self._request_lists: dict[str, Any] = {}  # a few recent requests' own lists, compiled
         if load_pack:
             from ..decode.engine import prepare
             from ..pack import load
@@ -98,9 +104,10 @@ class Engine:
         elif op == "check":
             from ..decode import check
 
-            report = check(text, self._need_pack(), threshold=job.get("threshold"), fast=job.get("fast", False))
+            pack, phrases = self._need_pack(), self._phrases(job.get("phrases"))
+            report = check(text, pack, threshold=job.get("threshold"), fast=job.get("fast", False), phrases=phrases)
         elif op == "trace":
-            report = self._trace(text, job["top"], job["check"])
+            report = self._trace(text, job["top"], job["check"], self._phrases(job.get("phrases")))
         else:
             raise JobError(500, "internal_error", f"unknown job {op!r}")
         d = report.to_dict()
@@ -124,7 +131,26 @@ class Engine:
             raise JobError(503, "no_pack", "the language pack is not loaded")
         return self.pack
 
-    def _trace(self, text: str, top: int, with_check: bool) -> Any:
+    def _phrases(self, pasted: str | None) -> list[Any]:
+        """The server's lists plus the request's own (compiled once per distinct text, kept for a few)."""
+        from ..phrases import PhraseListError, from_text
+
+        lists = [self.phrases] if self.phrases is not None else []
+        if not pasted or not pasted.strip():
+            return lists
+        compiled = self._request_lists.get(pasted)
+        if compiled is None:
+            try:
+                compiled = from_text(pasted, "your list")
+            except PhraseListError as exc:
+                more = f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
+                raise JobError(422, "invalid_phrases", "; ".join(exc.problems[:3]) + more) from None
+            if len(self._request_lists) >= 8:
+                self._request_lists.pop(next(iter(self._request_lists)))
+            self._request_lists[pasted] = compiled
+        return [*lists, compiled]
+
+    def _trace(self, text: str, top: int, with_check: bool, phrases: list[Any] | None = None) -> Any:
         from ..repair import repair_text
         from ..report import Report
         from ..trace import IndexError_, attach_trace
@@ -134,7 +160,7 @@ class Engine:
         if with_check:
             from ..decode import check
 
-            report = check(text, self.pack)
+            report = check(text, self.pack, phrases=phrases or None)
         else:
             repaired, repairs = repair_text(text)
             report = Report(repaired=repaired, repairs=repairs)
@@ -155,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(devnull, 0)
     os.close(devnull)
     try:
-        engine = Engine(config.get("pack_dir"), config.get("load_pack", True), config.get("index_dir"))
+        engine = Engine(
+            config.get("pack_dir"), config.get("load_pack", True), config.get("index_dir"), config.get("phrases")
+        )
     except Exception as exc:  # the HTTP process reports it (healthz, 503) and retries later
         write_frame(out, ("failed", f"{type(exc).__name__}: {exc}"))
         return 1

@@ -63,6 +63,17 @@
     textarea.focus();
   }
 
+  async function loadPhrases(file) {
+    if (!file) return;
+    const name = file.name || "list";
+    if (!/\.(tsv|txt|tab)$/iu.test(name) && !/^text\//u.test(file.type)) {
+      showError(`${name}: not a .tsv or .txt phrase list`);
+      return;
+    }
+    $("phrases").value = await file.text();
+    $("phrases-name").textContent = `Loaded ${name}`;
+  }
+
   // ---- talking to the API -------------------------------------------------------------
   async function api(path, body, accept = "json") {
     const headers = { "Content-Type": "application/json" };
@@ -106,7 +117,10 @@
       // With an index loaded, one call checks the text and traces its source (/v1/trace with check).
       const traced = mode === "check" && health.index;
       const path = traced ? "/v1/trace" : mode === "check" ? "/v1/check" : "/v1/repair";
-      const report = await api(path, traced ? { text, segments: true, check: true, top: 5 } : { text, segments: true });
+      const body = traced ? { text, segments: true, check: true, top: 5 } : { text, segments: true };
+      const phrases = $("phrases").value;
+      if (mode === "check" && phrases.trim()) body.phrases = phrases;
+      const report = await api(path, body);
       state.mode = mode;
       state.sent = text;
       show(report);
@@ -160,9 +174,10 @@
     });
   }
 
-  function spanClass(i, level) {
+  function spanClass(i, level, source) {
     const d = state.decisions[i];
-    return `spun level-${level}${d ? ` ${d}` : ""}${i === state.selected ? " selected" : ""}`;
+    const kind = source === "list" ? "listed" : `level-${level}`;
+    return `spun ${kind}${d ? ` ${d}` : ""}${i === state.selected ? " selected" : ""}`;
   }
 
   function renderMarked() {
@@ -174,11 +189,13 @@
       else {
         const b = el("button", {
           type: "button",
-          class: spanClass(seg.index, seg.level),
+          class: spanClass(seg.index, seg.level, seg.source),
           text: seg.text,
           "data-span": String(seg.index),
         });
-        b.setAttribute("aria-label", `${seg.text}: possibly swapped for ${seg.original || "an unknown original"}, confidence ${pct(seg.confidence)}`);
+        b.setAttribute("aria-label", seg.source === "list"
+          ? `${seg.text}: in a phrase list, original ${seg.original || "not given"}`
+          : `${seg.text}: possibly swapped for ${seg.original || "an unknown original"}, confidence ${pct(seg.confidence)}`);
         view.append(b);
         if (seg.original) view.append(el("span", { class: "orig-hint", text: `→ ${seg.original}` }));
       }
@@ -214,17 +231,26 @@
   function spanSegments() { return state.segments.filter((s) => s.kind === "span"); }
 
   function renderLists() {
+    // The model's spans and the phrase lists' matches are listed apart: one is a judgement, the
+    // other a lookup the reader asked for.
     const spans = state.report.spans || [];
-    $("spans-count").textContent = String(spans.length);
+    const model = [];
+    const listedSpans = [];
+    spans.forEach((s, i) => (s.source === "list" ? listedSpans : model).push([s, i]));
+    $("spans-count").textContent = String(model.length);
     $("spans-box").hidden = state.report.spans === undefined;
-    const list = $("spans-list");
-    list.replaceChildren();
-    spans.forEach((s, i) => {
-      const d = state.decisions[i];
-      const go = el("button", { type: "button", class: "link", text: s.text, "data-span": String(i) });
-      list.append(el("li", {},
-        go, ` → ${s.original || "?"} (${pct(s.confidence)})${d ? ` — ${d}` : ""}`));
-    });
+    $("listed-count").textContent = String(listedSpans.length);
+    $("listed-box").hidden = !listedSpans.length;
+    const fill = (list, items, label) => {
+      list.replaceChildren();
+      for (const [s, i] of items) {
+        const d = state.decisions[i];
+        const go = el("button", { type: "button", class: "link", text: s.text, "data-span": String(i) });
+        list.append(el("li", {}, go, ` → ${s.original || "?"} (${label(s)})${d ? ` — ${d}` : ""}`));
+      }
+    };
+    fill($("spans-list"), model, (s) => pct(s.confidence));
+    fill($("listed-list"), listedSpans, (s) => s.why.replace(/^listed in /u, "").split(": ")[0]);
     const repairs = state.report.repairs || [];
     $("repairs-count").textContent = String(repairs.length);
     const rl = $("repairs-list");
@@ -260,7 +286,7 @@
     const s = spans[i];
     $("d-text").textContent = s.text;
     $("d-original").textContent = s.original || "unknown (several fit)";
-    $("d-confidence").textContent = pct(s.confidence);
+    $("d-confidence").textContent = s.source === "list" ? `${pct(s.confidence)} (from the phrase list)` : pct(s.confidence);
     $("d-why").textContent = s.why;
     const d = state.decisions[i];
     $("d-status").textContent = d === "accepted" ? "You accepted the original." :
@@ -460,7 +486,13 @@
   let healthLoaded = Promise.resolve();
 
   document.addEventListener("DOMContentLoaded", () => {
-    healthLoaded = fetch("/healthz").then((r) => r.json()).then((h) => { health = h; }).catch(() => {});
+    healthLoaded = fetch("/healthz").then((r) => r.json()).then((h) => {
+      health = h;
+      if (h.phrases) {
+        $("phrases-server").textContent = `This server also matches its own lists: ${h.phrases}.`;
+        $("phrases-server").hidden = false;
+      }
+    }).catch(() => {});
     textarea.addEventListener("input", updateCount);
     $("form").addEventListener("submit", (e) => { e.preventDefault(); run("check"); });
     $("repair-only").addEventListener("click", () => run("repair"));
@@ -477,10 +509,12 @@
     // One delegated listener: span buttons carry only an index, never code or markup.
     const pick = (e) => {
       const b = e.target.closest("[data-span]");
-      if (b) select(Number(b.getAttribute("data-span")), e.currentTarget.id === "spans-list");
+      if (b) select(Number(b.getAttribute("data-span")), e.currentTarget.id !== "view-marked");
     };
     $("view-marked").addEventListener("click", pick);
     $("spans-list").addEventListener("click", pick);
+    $("listed-list").addEventListener("click", pick);
+    $("phrases-file").addEventListener("change", (e) => loadPhrases(e.target.files[0]));
     $("repairs-list").addEventListener("click", (e) => {
       const b = e.target.closest("[data-repair]");
       if (!b) return;
