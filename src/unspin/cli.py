@@ -183,6 +183,8 @@ def batch_cmd(
     except InputError as exc:
         _fail(str(exc))
     click.echo(summary, err=True)
+    if getattr(summary, "incomplete", 0):
+        sys.exit(EXIT_ERROR)  # the output holds what could be read; the status says some input was not
     if not fast:
         from .decode.channel_cache import cache_path
 

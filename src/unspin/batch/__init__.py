@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from ..textio import InputError
-from .sources import Record, read_records
+from .sources import MAX_RECORD_CHARS, Record, html_text, read_records
 
-__all__ = ["CHUNK", "report_row", "run_batch"]
+__all__ = ["CHUNK", "MAX_RECORD_CHARS", "Summary", "report_row", "run_batch"]
 
 CHUNK = 32  # records per output part: small enough to lose little to a crash, big enough to be cheap
-MAX_RECORD_CHARS = 2_000_000
 
 
 def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
@@ -42,6 +41,9 @@ def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
     """
     from ..decode import check
 
+    if record.error is None and record.html is not None:
+        text, error = html_text(record.html)  # here, in the worker: extraction can be slow (sources.py)
+        record = Record(record.index, record.id, text, error, record.meta)
     if record.error is not None:
         return {"version": 1, "id": record.id, "error": record.error, **record.meta}
     text = record.text or ""
@@ -114,7 +116,8 @@ class Parts:
     def commit(self, chunk_no: int, rows: list[dict[str, Any]]) -> None:
         first = chunk_no * CHUNK
         name = f"part-{first:012d}-{first + len(rows) - 1:012d}.jsonl"
-        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+        # backslashreplace writes a lone surrogate (from any field) as its JSON escape: still valid JSON
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8", "backslashreplace")
         _atomic_write(self.dir / name, data)
 
     def rows(self) -> Iterator[dict[str, Any]]:
@@ -181,13 +184,14 @@ class _Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.t0 = time.perf_counter()
-        self.docs = self.spun = self.errors = self.skipped = 0
+        self.docs = self.spun = self.errors = self.skipped = self.incomplete = 0
         self._last = 0.0
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         self.docs += len(rows)
         self.spun += sum(bool(r.get("spun")) for r in rows)
         self.errors += sum("error" in r for r in rows)
+        self.incomplete += sum(r.get("incomplete") is True for r in rows)
         now = time.perf_counter()
         if self.enabled and now - self._last > 0.5:
             self._last = now
@@ -200,10 +204,24 @@ class _Progress:
         if self.enabled:
             sys.stderr.write("\n")
         resumed = f" ({self.skipped:,} already done)" if self.skipped else ""
-        return (
+        line = (
             f"unspin batch: {self.docs:,} documents{resumed}, {self.spun:,} spun, {self.errors:,} errors, "
             f"{elapsed:.1f} s ({self.docs / max(elapsed, 1e-9):.1f} docs/s)"
         )
+        if self.incomplete:
+            line += f"; INCOMPLETE: {self.incomplete:,} input(s) truncated or damaged (see their error rows)"
+        return Summary(line, self.incomplete)
+
+
+class Summary(str):
+    """The summary line of a run; ``incomplete`` counts inputs that were cut short or damaged."""
+
+    incomplete: int
+
+    def __new__(cls, line: str, incomplete: int = 0) -> Summary:
+        obj = super().__new__(cls, line)
+        obj.incomplete = incomplete
+        return obj
 
 
 def run_batch(
@@ -217,14 +235,16 @@ def run_batch(
     progress: bool | None = None,
     index_dir: str | None = None,
     engine: str = "local",
-) -> str:
+) -> Summary:
     """Check every record of ``inputs`` into ``output`` (JSONL, or Parquet by its suffix); resumable.
 
     With ``index_dir`` (a reference index, see ``unspin.trace``) every report also carries its trace.
     ``engine="ray"`` checks the chunks on Ray Data (``batch/ray_engine.py``) instead of a local
     process pool; chunking, parts and resumption are the same, so either engine can resume the other.
 
-    Returns the summary line. Rerunning the same command after an interruption continues it.
+    Returns the summary line (a ``Summary``: its ``incomplete`` counts truncated or damaged inputs,
+    each of which also has an error row with ``"incomplete": true``).
+    Rerunning the same command after an interruption continues it.
     """
     out = Path(output)
     settings = {

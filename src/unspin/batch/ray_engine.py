@@ -12,6 +12,7 @@ Ray is an optional extra (``pip install unspin[ray]``). ``ray.init`` joins the c
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -29,11 +30,17 @@ WINDOW = 256  # chunks per Ray Data window (~8k records at 32 per chunk)
 
 
 def _encode(chunk: list[Record]) -> str:
-    return json.dumps([[r.index, r.id, r.text, r.error, r.meta] for r in chunk], ensure_ascii=False)
+    return json.dumps(
+        [[r.index, r.id, r.text, r.error, r.meta, r.html and base64.b64encode(r.html).decode()] for r in chunk],
+        ensure_ascii=False,
+    )
 
 
 def _decode(payload: str) -> list[Record]:
-    return [Record(i, rid, text, error, meta) for i, rid, text, error, meta in json.loads(payload)]
+    return [
+        Record(i, rid, text, error, meta, html and base64.b64decode(html))
+        for i, rid, text, error, meta, html in json.loads(payload)
+    ]
 
 
 class _Checker:

@@ -61,6 +61,13 @@ def _add(refs_paths: tuple[str, ...], index_dir: str, pack_dir: str | None, work
     finally:
         bar.close()
     elapsed = time.perf_counter() - start
+    if idx.duplicates:
+        shown = ", ".join(repr(d) for d in idx.duplicates[:5]) + (" ..." if len(idx.duplicates) > 5 else "")
+        click.echo(
+            f"unspin: warning: {len(idx.duplicates)} reference id(s) given more than once; the last one of each "
+            f"was kept: {shown}",
+            err=True,
+        )
     more = f" ({len(skipped) - 20} more not shown)" if len(skipped) > 20 else ""
     click.echo(
         f"indexed {n} references in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f}/s); "

@@ -1,0 +1,280 @@
+"""Hostile and careless input to `unspin batch` and `unspin index build` (issue 16, the reliability report).
+
+Every case runs the real command in a child process on real files, as a crawl meets them: one bad
+record never stops a run, memory stays bounded, damaged inputs are said to be damaged.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zlib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from unspin.pack import default_pack_path
+
+pytestmark = pytest.mark.skipif(
+    not (default_pack_path() / "lm.bin").exists(), reason=f"no language pack at {default_pack_path()}"
+)
+
+PROSE = "The river burst its banks in 1987 near Kestrel Bay, and the mayor spoke to the town on Thursday."
+
+
+def unspin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "unspin", *args], capture_output=True, timeout=600, cwd=cwd)
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def no_traceback(p: subprocess.CompletedProcess) -> None:
+    assert b"Traceback" not in p.stderr, p.stderr.decode(errors="replace")
+
+
+def good_jsonl(n: int) -> bytes:
+    return "".join(json.dumps({"id": f"d{i}", "text": f"{PROSE} Item {i}."}) + "\n" for i in range(n)).encode()
+
+
+# --- 1. ids are data: a lone surrogate never aborts a run ------------------------------------------------
+
+
+def test_lone_surrogate_id_is_escaped_and_the_run_finishes(tmp_path: Path) -> None:
+    src = tmp_path / "sur_id.jsonl"
+    src.write_bytes(
+        b'{"id": "a\\udc00", "text": "fine text"}\n{"id": "b", "text": "bad \\ud800 text"}\n' + good_jsonl(3)
+    )
+    out = tmp_path / "out.jsonl"
+    for _ in range(2):  # the report's case crashed on every rerun
+        p = unspin("batch", "--fast", "--workers", "1", str(src), str(out))
+        no_traceback(p)
+        assert p.returncode == 0, p.stderr
+        got = rows(out)
+        assert [r["id"] for r in got] == ["a\\udc00", "b", "d0", "d1", "d2"]
+        assert "error" not in got[0]
+        assert got[1]["error"] == "text is not valid Unicode (unpaired surrogate at character 4)"
+
+
+def test_lone_surrogate_in_a_reference_id_is_indexed_under_its_escape(tmp_path: Path) -> None:
+    src = tmp_path / "sur_ref.jsonl"
+    src.write_bytes(b'{"id": "a\\udc00", "text": "' + PROSE.encode() + b'"}\n{"id": "t", "text": "x \\udc00 y"}\n')
+    p = unspin("index", "build", str(src), "--index", str(tmp_path / "ix"), "--workers", "1")
+    no_traceback(p)
+    assert p.returncode == 0, p.stderr
+    assert b"index now holds 1" in p.stderr
+    assert b"reference t skipped: text is not valid Unicode" in p.stderr
+
+
+def test_object_and_binary_ids_come_out_readable(tmp_path: Path) -> None:
+    src = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"id": [b"\xff\xfe", b"ok"], "text": [PROSE, PROSE]}), src)
+    js = tmp_path / "ids.jsonl"
+    js.write_text(json.dumps({"id": {"nested": 1}, "text": PROSE}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert unspin("batch", "--fast", "--workers", "1", str(src), str(js), str(out)).returncode == 0
+    assert [r["id"] for r in rows(out)] == ["\\xff\\xfe", "ok", '{"nested": 1}']
+
+
+# --- 2. every read is bounded before it is decoded -----------------------------------------------------
+
+
+def _peak_rss_mb(args: list[str]) -> tuple[int, float, bytes]:
+    """Run ``unspin`` ARGS as a child; (exit status, its peak resident memory in MB, stderr)."""
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.Popen([sys.executable, "-m", "unspin", *args], stdout=devnull, stderr=subprocess.PIPE)
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)  # the rusage of that one child (Linux: ru_maxrss in KiB)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024, err
+
+
+def _bomb(path: Path, megabytes: int, compressor) -> None:
+    block = bytes(1 << 20)
+    with path.open("wb") as fh:
+        for _ in range(megabytes):
+            fh.write(compressor.compress(block))
+        fh.write(compressor.flush())
+
+
+@pytest.mark.skipif(not hasattr(os, "wait4"), reason="needs os.wait4 for a child's peak memory")
+@pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst"])
+def test_decompression_bomb_is_an_error_row_in_bounded_memory(tmp_path: Path, suffix: str) -> None:
+    """600 MB of NUL bytes on one "line" (1 MB compressed): the run read it whole before (peak well over
+    600 MB; the report's 3 GB bomb peaked at 5.8 GB); now it is one error row and the peak stays low."""
+    bomb = tmp_path / f"bomb{suffix}"
+    gz = suffix.endswith(".gz")
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31) if gz else zstandard.ZstdCompressor(19).compressobj()
+    _bomb(bomb, 600, comp)
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(good_jsonl(2))
+    out = tmp_path / "out.jsonl"
+    rc, peak, err = _peak_rss_mb(["batch", "--fast", "--workers", "1", str(bomb), str(good), str(out)])
+    assert rc == 0, err
+    got = rows(out)
+    assert got[0]["error"].startswith("record longer than 16777216 bytes (629145600 bytes)")
+    assert [r["id"] for r in got[1:]] == ["d0", "d1"] and all("error" not in r for r in got[1:])
+    assert peak < 300, f"peak RSS {peak:.0f} MB"
+
+
+def test_oversize_warc_record_is_an_error_row(tmp_path: Path) -> None:
+    src = tmp_path / "big.warc"
+    src.write_bytes(warc_record(b"<html><body><p>" + b"word " * 2_000_000 + b"</p></body></html>") + warc_page(PROSE))
+    out = tmp_path / "out.jsonl"
+    p = unspin("batch", "--fast", "--workers", "1", str(src), str(out))
+    assert p.returncode == 0, p.stderr
+    got = rows(out)
+    assert "over the 8388608 limit" in got[0]["error"]
+    assert "error" not in got[1]
+
+
+# --- 6. damaged inputs: an error row with the reason, a summary and an exit status that say so ----------
+
+
+def warc_record(html: bytes, ctype: bytes = b"text/html") -> bytes:
+    body = b"HTTP/1.1 200 OK\r\nContent-Type: " + ctype + b"\r\nContent-Length: %d\r\n\r\n" % len(html) + html
+    head = (
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:%s>\r\nWARC-Target-URI: https://ex.test/\r\n"
+        b"Content-Type: application/http; msgtype=response\r\nContent-Length: %d\r\n\r\n"
+    ) % (str(uuid.uuid4()).encode(), len(body))
+    return head + body + b"\r\n\r\n"
+
+
+def warc_page(text: str) -> bytes:
+    return warc_record(f"<html><body><article><p>{text}</p></article></body></html>".encode())
+
+
+def assert_incomplete(p: subprocess.CompletedProcess, out: Path, reason: str, kept: int) -> None:
+    no_traceback(p)
+    assert p.returncode == 2, p.stderr
+    assert b"INCOMPLETE: 1 input(s) truncated or damaged" in p.stderr
+    got = rows(out)
+    assert len(got) == kept + 1 and all("error" not in r for r in got[:kept])
+    assert got[-1]["incomplete"] is True and reason in got[-1]["error"], got[-1]
+
+
+def test_corrupt_zst_is_an_error_row(tmp_path: Path) -> None:
+    src = tmp_path / "g.jsonl.zst"
+    src.write_bytes(b"not zstd\n")
+    out = tmp_path / "o.jsonl"
+    assert_incomplete(unspin("batch", "--fast", "--workers", "1", str(src), str(out)), out, "Unknown frame", 0)
+
+
+def test_truncated_zst_says_so(tmp_path: Path) -> None:
+    data = good_jsonl(200)
+    z = zstandard.ZstdCompressor().compress(data)
+    src = tmp_path / "t.jsonl.zst"
+    src.write_bytes(z[: len(z) // 2])  # before: "0 documents, 0 errors", exit 0
+    out = tmp_path / "o.jsonl"
+    p = unspin("batch", "--fast", "--workers", "1", str(src), str(out))
+    no_traceback(p)
+    assert p.returncode == 2 and b"INCOMPLETE" in p.stderr
+    assert rows(out)[-1]["error"].startswith("input truncated or corrupt (the .zst input ends in the middle")
+
+
+def test_multi_frame_zst_is_read_whole(tmp_path: Path) -> None:
+    cz = zstandard.ZstdCompressor()
+    src = tmp_path / "m.jsonl.zst"
+    src.write_bytes(cz.compress(good_jsonl(3)) + cz.compress(good_jsonl(5)))  # `cat a.zst b.zst`
+    out = tmp_path / "o.jsonl"
+    p = unspin("batch", "--fast", "--workers", "1", str(src), str(out))
+    assert p.returncode == 0, p.stderr
+    assert len(rows(out)) == 8
+
+
+def test_non_warc_file_is_an_error_row(tmp_path: Path) -> None:
+    src = tmp_path / "g.warc"
+    src.write_bytes(b"not a warc\n")
+    out = tmp_path / "o.jsonl"
+    assert_incomplete(unspin("batch", "--fast", "--workers", "1", str(src), str(out)), out, "not a WARC file", 0)
+
+
+def test_warc_cut_inside_a_page_says_so(tmp_path: Path) -> None:
+    data = warc_page(PROSE) + warc_page(PROSE + " " + PROSE * 10)
+    src = tmp_path / "cut.warc"
+    src.write_bytes(data[: len(data) - 400])  # before: the partial page was checked as if whole, exit 0
+    out = tmp_path / "o.jsonl"
+    assert_incomplete(unspin("batch", "--fast", "--workers", "1", str(src), str(out)), out, "input truncated", 1)
+
+
+def test_cut_warc_gz_says_so(tmp_path: Path) -> None:
+    members = b"".join(gzip.compress(warc_page(f"{PROSE} Page {i}.")) for i in range(6))
+    src = tmp_path / "cut.warc.gz"
+    src.write_bytes(members[: len(members) * 2 // 3])  # before: 4 rows, nothing said
+    out = tmp_path / "o.jsonl"
+    p = unspin("batch", "--fast", "--workers", "1", str(src), str(out))
+    no_traceback(p)
+    assert p.returncode == 2 and b"INCOMPLETE" in p.stderr
+    got = rows(out)
+    assert got[-1]["incomplete"] is True and "truncated" in got[-1]["error"]
+    assert all("error" not in r for r in got[:-1]) and len(got) >= 3
+
+
+def test_truncated_gz_keeps_what_was_read_and_says_so(tmp_path: Path) -> None:
+    z = gzip.compress(good_jsonl(100))
+    src = tmp_path / "t.jsonl.gz"
+    src.write_bytes(z[: len(z) // 2])
+    out = tmp_path / "o.jsonl"
+    p = unspin("batch", "--fast", "--workers", "1", str(src), str(out))
+    assert p.returncode == 2 and b"INCOMPLETE" in p.stderr
+    assert rows(out)[-1]["error"].startswith("input truncated or corrupt")
+
+
+# --- 7. duplicate ids in one index build ------------------------------------------------------------------
+
+
+def test_duplicate_ids_in_one_build_last_one_wins_with_a_warning(tmp_path: Path) -> None:
+    src = tmp_path / "dups.jsonl"
+    first = "The river burst its banks in 1987 near Kestrel Bay."
+    last = "The mayor of Kestrel Bay spoke on Thursday in 1987 about the flood and the harbour wall."
+    src.write_text(
+        json.dumps({"id": "x", "text": first}) + "\n" + json.dumps({"id": "y", "text": PROSE}) + "\n"
+        + json.dumps({"id": "x", "text": last}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    ix = tmp_path / "ixd"
+    p = unspin("index", "build", str(src), "--index", str(ix), "--workers", "1")
+    no_traceback(p)
+    assert p.returncode == 0, p.stderr
+    assert b"1 reference id(s) given more than once; the last one of each was kept: 'x'" in p.stderr
+    assert b"index now holds 2" in p.stderr
+    from unspin.trace import open_index
+
+    with open_index(ix) as idx:
+        assert idx.ids() == ["y", "x"]
+        assert idx.reference(2).text == last
+
+
+# --- 5. deeply nested HTML: extracted in the workers, under a time budget ---------------------------------
+
+
+def test_deeply_nested_page_is_an_error_row_within_the_budget(tmp_path: Path) -> None:
+    """200,000 nested <div>s (2.4 MB): the report's run was killed after 120 s without output."""
+    n = 200_000
+    deep = b"<html><body>" + b"<div>" * n + b"<p>The ministry offered to send 40 troopers.</p>" + b"</div>" * n
+    src = tmp_path / "deep.warc"
+    src.write_bytes(warc_record(deep + b"</body></html>") + warc_page(PROSE))
+    out = tmp_path / "out.jsonl"
+    p = unspin("batch", "--fast", "--workers", "1", str(src), str(out))
+    no_traceback(p)
+    assert p.returncode == 0, p.stderr
+    got = rows(out)
+    assert got[0]["error"] == "HTML extraction over the 10 s budget (nested too deeply); skipped"
+    assert "error" not in got[1] and got[1]["url"] == "https://ex.test/"
+
+
+def test_shallow_markup_soup_is_extracted_in_process() -> None:
+    """Unclosed formatting tags and void elements do not count as nesting (the parser caps those)."""
+    from unspin.batch.sources import MAX_HTML_DEPTH, _nesting
+
+    soup = b"<html><body>" + b"<b><i>" * 50_000 + b"<br><img src=x>" * 10_000 + b"<p>text" * 10_000
+    assert _nesting(soup) < MAX_HTML_DEPTH
+    assert _nesting(b"<div>" * 3000 + b"</div>" * 3000) == 3000
