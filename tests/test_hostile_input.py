@@ -87,14 +87,27 @@ def test_object_and_binary_ids_come_out_readable(tmp_path: Path) -> None:
 # --- 2. every read is bounded before it is decoded -----------------------------------------------------
 
 
+_MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+err = proc.stderr.read()
+_, status, usage = os.wait4(proc.pid, 0)
+sys.stderr.buffer.write(err)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def _peak_rss_mb(args: list[str]) -> tuple[int, float, bytes]:
-    """Run ``unspin`` ARGS as a child; (exit status, its peak resident memory in MB, stderr)."""
-    with open(os.devnull, "wb") as devnull:
-        proc = subprocess.Popen([sys.executable, "-m", "unspin", *args], stdout=devnull, stderr=subprocess.PIPE)
-        err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)  # the rusage of that one child (Linux: ru_maxrss in KiB)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024, err
+    """Run ``unspin`` ARGS as a child; (exit status, its peak resident memory in MB, stderr).
+
+    Measured by a small interpreter in between: Linux counts the memory a child had when it was
+    forked in its ``ru_maxrss``, and this test process may be large; the small one is not.
+    """
+    p = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "unspin", *args], capture_output=True, timeout=600
+    )
+    rc, kib = p.stdout.split()
+    return int(rc), int(kib) / 1024, p.stderr
 
 
 def _bomb(path: Path, megabytes: int, compressor) -> None:
@@ -278,3 +291,173 @@ def test_shallow_markup_soup_is_extracted_in_process() -> None:
     soup = b"<html><body>" + b"<b><i>" * 50_000 + b"<br><img src=x>" * 10_000 + b"<p>text" * 10_000
     assert _nesting(soup) < MAX_HTML_DEPTH
     assert _nesting(b"<div>" * 3000 + b"</div>" * 3000) == 3000
+
+
+# --- 3. a resumed run refuses inputs that changed under it -------------------------------------------------
+
+
+def _interrupted_run(src: Path, out: Path) -> None:
+    """Start a full-mode run and SIGKILL it once it has committed a part: an interrupted crawl."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unspin", "batch", "--workers", "1", str(src), str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    parts = out.with_name(out.name + ".parts")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list(parts.glob("part-*.jsonl")) and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(parts.glob("part-*.jsonl")) and not out.exists(), "the run was not caught mid-way"
+
+
+def test_resume_refuses_an_input_rewritten_in_place(tmp_path: Path) -> None:
+    """The report's case: rewritten at the same path, the rerun mixed 192 old rows with 1,308 new."""
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(good_jsonl(120))
+    out = tmp_path / "out.jsonl"
+    _interrupted_run(src, out)
+    src.write_bytes(good_jsonl(120).replace(b'"d', b'"N'))  # same size, other records
+    p = unspin("batch", "--workers", "1", str(src), str(out))
+    no_traceback(p)
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1, p.stderr
+    assert f"{src} changed since: its size, time or content differs".encode() in p.stderr
+    assert not out.exists()
+
+
+# --- 4 and 11. arguments are checked before any work --------------------------------------------------
+
+
+def test_output_that_is_the_input_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "self.jsonl"
+    src.write_bytes(good_jsonl(1))
+    p = unspin("batch", "--fast", str(src), str(src))
+    assert p.returncode == 2 and b"is (or holds) the input" in p.stderr and p.stderr.count(b"\n") == 1
+    assert src.read_bytes() == good_jsonl(1)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(src)
+    assert unspin("batch", "--fast", str(src), str(link)).returncode == 2
+    assert src.read_bytes() == good_jsonl(1)
+
+
+def test_output_directory_is_refused_before_the_work(tmp_path: Path) -> None:
+    src = tmp_path / "ok.jsonl"
+    src.write_bytes(good_jsonl(2))
+    (tmp_path / "d").mkdir()
+    p = unspin("batch", "--fast", str(src), str(tmp_path / "d"))
+    no_traceback(p)
+    assert p.returncode == 2 and b"is a directory" in p.stderr
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["d", "ok.jsonl"]  # no d.parts, no d.tmp
+
+
+def test_index_option_pointing_at_a_file_is_one_line(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_bytes(good_jsonl(2))
+    p = unspin("index", "build", str(refs), "--index", str(refs))
+    no_traceback(p)
+    assert p.returncode == 2 and b"is a file; an index is a directory" in p.stderr
+
+
+@pytest.mark.parametrize("value", ["1MB", "abc", "0", "-1"])
+def test_bad_unspin_max_bytes_is_one_line_and_repair_still_streams(tmp_path: Path, value: str) -> None:
+    doc = tmp_path / "x.txt"
+    doc.write_text(PROSE, encoding="utf-8")
+    env = {**os.environ, "UNSPIN_MAX_BYTES": value}
+    run = subprocess.run([sys.executable, "-m", "unspin", "check", str(doc)], capture_output=True, env=env)
+    no_traceback(run)
+    assert run.returncode == 2 and b"UNSPIN_MAX_BYTES must be a positive whole number of bytes" in run.stderr
+    rep = subprocess.run([sys.executable, "-m", "unspin", "repair", str(doc)], capture_output=True, env=env)
+    assert rep.returncode == 0 and rep.stdout.decode() == PROSE
+
+
+def test_small_unspin_max_bytes_names_the_limit_in_bytes(tmp_path: Path) -> None:
+    doc = tmp_path / "x.txt"
+    doc.write_text(PROSE, encoding="utf-8")
+    env = {**os.environ, "UNSPIN_MAX_BYTES": "10"}
+    run = subprocess.run([sys.executable, "-m", "unspin", "check", str(doc)], capture_output=True, env=env)
+    assert run.returncode == 2 and b"larger than the 10 bytes limit" in run.stderr
+
+
+# --- 8. a damaged index: one clear error, exit 2 -----------------------------------------------------------
+
+
+def test_damaged_index_pages_give_one_line_from_trace_info_and_batch(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": f"{PROSE} Harbour {i} of Kestrel Bay opened in {1900 + i}."}) + "\n"
+                for i in range(400)),
+        encoding="utf-8",
+    )  # fmt: skip
+    ix = tmp_path / "ix"
+    assert unspin("index", "build", str(refs), "--index", str(ix), "--workers", "1").returncode == 0
+    db = ix / "index.sqlite"
+    data = bytearray(db.read_bytes())
+    garbage = os.urandom(len(data) // 2)
+    data[len(data) // 4 : len(data) // 4 + len(garbage)] = garbage  # the header page stays intact
+    db.write_bytes(bytes(data))
+    copy = tmp_path / "copy.txt"
+    copy.write_text(f"{PROSE} Harbour 7 of Kestrel Bay opened in 1907.", encoding="utf-8")
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "c", "text": copy.read_text(encoding="utf-8")}) + "\n", encoding="utf-8")
+    for args in (
+        ["trace", str(copy), "--index", str(ix)],
+        ["index", "info", "--index", str(ix)],
+        ["batch", "--workers", "1", str(src), str(tmp_path / "o.jsonl"), "--index", str(ix)],
+    ):
+        p = unspin(*args)
+        no_traceback(p)
+        assert p.returncode == 2, (args, p.stderr)
+        assert p.stderr.count(b"\n") == 1, p.stderr
+        assert b"damaged" in p.stderr or b"not a usable index" in p.stderr, p.stderr
+
+
+# --- 14. UTF-16 with a byte-order mark ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_bom_is_decoded(tmp_path: Path, encoding: str) -> None:
+    doc = tmp_path / "u16.txt"
+    doc.write_bytes(("\ufeff" + PROSE).encode(encoding) if encoding.endswith("be") else PROSE.encode(encoding))
+    rep = unspin("repair", str(doc))
+    assert rep.returncode == 0 and rep.stdout.decode() == PROSE, rep.stderr
+    chk = unspin("check", "--json", "--fast", str(doc))
+    assert chk.returncode in (0, 1) and json.loads(chk.stdout)["repaired"] == PROSE
+
+
+# --- 12. the Python API checks its input at the door -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "threshold", "error", "message"),
+    [
+        (None, None, TypeError, "text must be str, not NoneType"),
+        (123, None, TypeError, "text must be str, not int"),
+        (["a"], None, TypeError, "text must be str, not list"),
+        (b"bytes", None, TypeError, "text must be str, not bytes: decode it first"),
+        (bytearray(b"x"), None, TypeError, "not bytes"),
+        ("a \ud800 b", None, ValueError, "unpaired surrogate code point at index 2"),
+        (PROSE, 2, ValueError, "threshold must be in [0, 1], got 2"),
+        (PROSE, -1, ValueError, "threshold must be in [0, 1], got -1"),
+        (PROSE, float("nan"), ValueError, "threshold must be in [0, 1], got nan"),
+        (PROSE, "0.5", TypeError, "threshold must be a number in [0, 1] or None, not str"),
+    ],
+)
+def test_check_refuses_bad_arguments_clearly(text, threshold, error, message) -> None:
+    import unspin
+
+    with pytest.raises(error) as info:
+        unspin.check(text, threshold=threshold, fast=True)
+    assert message in str(info.value)
+
+
+def test_repair_refuses_non_text_and_keeps_accepting_text() -> None:
+    import unspin
+
+    for bad in (None, b"x", 5):
+        with pytest.raises(TypeError, match="text must be str"):
+            unspin.repair(bad)
+    assert unspin.repair("").repaired == ""
+    assert unspin.check(PROSE, threshold=0.5, fast=True).verdict in ("clean", "spun", "too-short")

@@ -27,6 +27,7 @@ import ftfy
 from ftfy.badness import BADNESS_RE, is_bad
 
 from .report import ENTITY, HOMOGLYPH, INVISIBLE, MOJIBAKE, TEMPLATE, Repair, Report
+from .textio import require_text
 
 __all__ = ["repair", "repair_text"]
 
@@ -516,6 +517,7 @@ def _log(text: str, edits: list[_Edit]) -> list[Repair]:
 
 def repair(text: str) -> Report:
     """The repair stage as a report: ``repaired`` and ``repairs`` filled."""
+    require_text(text, unicode=False)  # None or bytes: a clear TypeError here, not one from deep inside
     repaired, repairs = repair_text(text)
     return Report(repaired=repaired, repairs=repairs)
 

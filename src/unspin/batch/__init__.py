@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..textio import InputError
-from .sources import MAX_RECORD_CHARS, Record, html_text, read_records
+from .sources import MAX_RECORD_CHARS, Record, check_inputs, html_text, read_records
 
 __all__ = ["CHUNK", "MAX_RECORD_CHARS", "Summary", "report_row", "run_batch"]
 
@@ -56,7 +57,12 @@ def report_row(record: Record, fast: bool, pack, index=None) -> dict[str, Any]:
         if index is not None:
             from ..trace import attach_trace
 
-            attach_trace(report, index)
+            try:
+                attach_trace(report, index)
+            except sqlite3.DatabaseError as exc:  # not this record's fault: every trace would fail
+                raise InputError(f"the reference index is damaged ({exc}); rebuild it, then rerun") from None
+    except InputError:
+        raise
     except Exception as exc:  # an engine failure on one record must not lose the others
         return {"version": 1, "id": record.id, "error": f"internal error: {type(exc).__name__}: {exc}"}
     report.id = record.id
@@ -98,11 +104,14 @@ class Parts:
         self.dir.mkdir(parents=True, exist_ok=True)
         meta = self.dir / "run.json"
         if meta.exists():
-            previous = json.loads(meta.read_text(encoding="utf-8"))
+            try:
+                previous = json.loads(meta.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                previous = {}
             if previous != settings:
                 raise InputError(
-                    f"{self.dir} holds parts of a different batch command; rerun the same command to "
-                    "resume, or delete that directory to start over"
+                    f"{self.dir} holds parts of a different batch command ({_difference(previous, settings)}); "
+                    "rerun the same command on the same inputs to resume, or delete that directory to start over"
                 )
         else:
             _atomic_write(meta, json.dumps(settings, indent=1).encode())
@@ -140,6 +149,52 @@ class Parts:
                 os.fsync(out.fileno())
         os.replace(tmp, output)
         shutil.rmtree(self.dir)
+
+
+def _difference(previous: dict[str, Any], settings: dict[str, Any]) -> str:
+    """What changed since the interrupted run, in a few words."""
+    if previous.get("inputs") == settings["inputs"] and previous.get("files") != settings["files"]:
+        for old, new, name in zip(previous.get("files") or [], settings["files"], settings["inputs"], strict=False):
+            if old != new:
+                return f"{name} changed since: its size, time or content differs"
+    for key in ("inputs", "pack", "unspin", "fast", "text_field", "id_field", "index", "chunk"):
+        if previous.get(key) != settings.get(key):
+            return f"{key} was {previous.get(key)!r}, now {settings.get(key)!r}"
+    return "other settings"
+
+
+def input_state(path: Path, piece: int = 1 << 20) -> dict[str, Any]:
+    """What a resumed run must find unchanged about an input: its size, modification time and a hash
+    of its size, first and last MiB (cheap for any size; with the time it catches a rewrite in place)."""
+    import hashlib
+
+    st = path.stat()
+    h = hashlib.sha256(str(st.st_size).encode())
+    with path.open("rb") as fh:
+        h.update(fh.read(piece))
+        if st.st_size > piece:
+            fh.seek(max(piece, st.st_size - piece))
+            h.update(fh.read(piece))
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": h.hexdigest()}
+
+
+def check_paths(inputs: list[str], output: str) -> None:
+    """Refuse, before any work, an output that would overwrite or mix with an input, or cannot be written."""
+    out = Path(output)
+    if out.is_dir():
+        raise InputError(f"{output}: is a directory; give the output file's name (e.g. {Path(output) / 'out.jsonl'})")
+    ours = [out, out.with_name(out.name + ".tmp"), out.with_name(out.name + ".parts")]
+    for p in inputs:
+        src = Path(p).resolve()
+        for mine in ours:
+            mine = mine.resolve()
+            if src == mine or mine in src.parents or (mine.exists() and os.path.samefile(src, mine)):
+                raise InputError(f"{output}: is (or holds) the input {p}; write the output to another file")
+    for parent in out.resolve().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{output}: {parent} is a file, not a directory")
+            break
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -246,17 +301,26 @@ def run_batch(
     each of which also has an error row with ``"incomplete": true``).
     Rerunning the same command after an interruption continues it.
     """
+    from .. import __version__
+    from ..pack import load
+
     out = Path(output)
+    check_inputs(inputs)
+    check_paths(inputs, output)
+    records = read_records(inputs, text_field, id_field)
     settings = {
         "inputs": [str(Path(p).resolve()) for p in inputs],
+        # what a resumed run must find unchanged besides the paths: the inputs' content, the pack, unspin
+        "files": [input_state(Path(p)) for p in inputs],
+        "pack": load(pack_dir).label,
+        "unspin": __version__,
         "text_field": text_field,
         "id_field": id_field,
         "fast": fast,
         "chunk": CHUNK,
     }
-    if index_dir is not None:  # only then, so runs started before --index existed still resume
+    if index_dir is not None:
         settings["index"] = str(Path(index_dir).resolve())
-    records = read_records(inputs, text_field, id_field)  # raises InputError for a missing input now
     parts = Parts(out, settings)
     done = parts.done()
     meter = _Progress(sys.stderr.isatty() if progress is None else progress)

@@ -401,14 +401,8 @@ def _extract_with_budget(body: bytes, seconds: float) -> str | None:
     return b"".join(chunks).decode("utf-8", "surrogatepass")
 
 
-def read_records(paths: list[str], text_field: str, id_field: str, keep: tuple[str, ...] = ()) -> Iterator[Record]:
-    """All records of all inputs, in order, each with its global index.
-
-    ``keep`` names fields of JSONL/Parquet records copied into ``Record.meta`` when present (the
-    trace index keeps a reference's url, title and date; WARC records always carry url and date).
-    An input that is cut short or damaged keeps the records read before the damage and ends with
-    one error record whose ``meta`` has ``incomplete: True``.
-    """
+def check_inputs(paths: list[str]) -> None:
+    """Raise :class:`InputError` for an input that is missing or not a regular file."""
     for p in paths:
         path = Path(p)
         if path.is_dir():
@@ -417,6 +411,17 @@ def read_records(paths: list[str], text_field: str, id_field: str, keep: tuple[s
             raise InputError(f"{p}: no such file")
         if not path.is_file():
             raise InputError(f"{p}: not a regular file")
+
+
+def read_records(paths: list[str], text_field: str, id_field: str, keep: tuple[str, ...] = ()) -> Iterator[Record]:
+    """All records of all inputs, in order, each with its global index.
+
+    ``keep`` names fields of JSONL/Parquet records copied into ``Record.meta`` when present (the
+    trace index keeps a reference's url, title and date; WARC records always carry url and date).
+    An input that is cut short or damaged keeps the records read before the damage and ends with
+    one error record whose ``meta`` has ``incomplete: True``.
+    """
+    check_inputs(paths)
     index = 0
     for p in paths:
         path = Path(p)

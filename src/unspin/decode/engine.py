@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from ..repair import input_span, repair_text
 from ..report import Report, Span
+from ..textio import require_text, require_threshold
 from ..tokens import WORD, Token, lm_form, sentence_tokens
 from . import decoder, detect
 from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose_spans, swap_prior
@@ -131,6 +132,7 @@ def decode_plan(pack, plan: SentencePlan | None, rho: float = RHO) -> list[Decis
 
 def check(text: str, pack=None, threshold: float | None = None, fast: bool = False) -> Report:
     """The full report for ``text``: verdict, score, spans with originals, restored text."""
+    require_text(text), require_threshold(threshold)  # TypeError/ValueError at the door, not deep inside
     pack = get_pack(pack)
     repaired, repairs = repair_text(text)
     report = Report(repaired=repaired, repairs=repairs)

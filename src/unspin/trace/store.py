@@ -119,6 +119,8 @@ class TraceIndex:
         self.pack = pack
         self.duplicates: list[str] = []  # ids given again while adding, whose earlier record was replaced
         db = self.directory / DB_NAME
+        if self.directory.exists() and not self.directory.is_dir():
+            raise IndexError_(f"{self.directory}: is a file; an index is a directory (give a new or existing one)")
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
         elif not db.is_file():
