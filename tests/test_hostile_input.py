@@ -461,3 +461,38 @@ def test_repair_refuses_non_text_and_keeps_accepting_text() -> None:
             unspin.repair(bad)
     assert unspin.repair("").repaired == ""
     assert unspin.check(PROSE, threshold=0.5, fast=True).verdict in ("clean", "spun", "too-short")
+
+
+# --- 10. a huge reference is aligned within a window --------------------------------------------------------
+
+
+def test_trace_against_a_10_mb_reference_aligns_a_window_with_true_offsets(tmp_path: Path) -> None:
+    """The report: every trace matching one 10 MB reference took 15.7 s and 800 MB. The alignment now
+    covers a window around the matching stretch; offsets still index the whole reference."""
+    from tests.test_trace import COPY, REFS
+
+    words = ["mild", "calm", "grey", "warm", "quiet", "busy", "slow", "late", "early", "clear"]
+    filler = "".join(  # no names or numbers: the reference's anchors are the article's, so it is found
+        f"the weather in the {words[i % 10]} town was {words[i // 10 % 10]} and the market opened as usual.\n"
+        for i in range(150_000)
+    )
+    half = len(filler) // 2
+    big = filler[:half] + REFS["harbour"] + "\n" + filler[half:]
+    assert len(big) > 10_000_000
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(json.dumps({"id": "huge", "text": big}) + "\n", encoding="utf-8")
+    ix = tmp_path / "ix"
+    assert unspin("index", "build", str(refs), "--index", str(ix), "--workers", "1").returncode == 0
+    copy = tmp_path / "copy.txt"
+    copy.write_text(COPY, encoding="utf-8")
+    rc, peak, err = _peak_rss_mb(["trace", "--json", str(copy), "--index", str(ix)])
+    assert rc == 0, err
+    assert peak < 400, f"peak RSS {peak:.0f} MB"
+    p = unspin("trace", "--json", str(copy), "--index", str(ix))
+    best = json.loads(p.stdout)["trace"][0]
+    assert best["id"] == "huge"
+    for passage in best["passages"]:
+        assert big[passage["source_start"] : passage["source_end"]] == passage["source_text"]
+    assert "Olsen" in "".join(x["source_text"] for x in best["passages"])
+    moved = [f for f in best["changed_facts"] if f["source"] == "42"]
+    assert moved and big[moved[0]["source_start"] : moved[0]["source_end"]] == "42"
