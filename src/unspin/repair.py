@@ -251,6 +251,10 @@ def _homoglyph_edits(text: str, curly: bool) -> list[_Edit]:
         # or Russian words have no Latin letter, and "Ελληνικά-style" words have non-look-alikes.
         if not _LATIN_RE.search(word) or any(ch not in _CONFUSABLES for ch in _FOREIGN_LETTER_RE.findall(word)):
             continue
+        # A word in capitals with its look-alikes only at an edge is a name styled so ("SENSЕ" with a
+        # Ukrainian Е, one of ftfy's negatives), not letters planted inside a word to fool a matcher.
+        if word.isupper() and all(r.start() == 0 or r.end() == len(word) for r in _CONFUSABLE_RUN_RE.finditer(word)):
+            continue
         for r in _CONFUSABLE_RUN_RE.finditer(word):
             fixed = "".join(_CONFUSABLES[ch] for ch in r.group())
             out.append(_Edit(start + r.start(), start + r.end(), fixed, HOMOGLYPH))
@@ -367,13 +371,16 @@ def _looks_bad(text: str) -> bool:
     return hi >= 0 and search(text, lo, hi) is not None
 
 
-# Earlier finders win where edits overlap; the next pass sees what was left.
+# Earlier finders win where edits overlap; the next pass sees what was left. Mojibake comes before
+# the character-level finders: UTF-8 read as Latin-1 turns "í" into "Ã\xad", whose soft hyphen the
+# invisible-character rule would otherwise delete first, leaving "antÃgeno" unrepairable (ftfy's
+# in-the-wild cases: Czech, Slovak, Portuguese, Chinese and Korean broke that way).
 _FINDERS: tuple[Callable[[str, bool], list[_Edit]], ...] = (
     _template_edits,
+    _mojibake_edits,
     _entity_edits,
     _invisible_edits,
     _homoglyph_edits,
-    _mojibake_edits,
 )
 
 
@@ -494,7 +501,8 @@ def repair_text(text: str, max_passes: int = 4) -> tuple[str, list[Repair]]:
     current = _apply(text, edits)
     # Another pass only when an edit could have made new damage: a removal joins its neighbours,
     # and a decoded character could complete another pattern.
-    if all(e.after and not _RESCAN_RE.search(e.after) for e in edits):
+    # An entity decoded to a non-ASCII character may complete mojibake ("10Î&frac14;s" → "10Î¼s" → "10μs").
+    if all(e.after and not _RESCAN_RE.search(e.after) and (e.kind != ENTITY or e.after.isascii()) for e in edits):
         return current, _log(text, edits)
     latest = edits
     for _ in range(max_passes - 1):
