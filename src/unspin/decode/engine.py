@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from ..prose import looks_like_code
 from ..repair import input_span, repair_text
 from ..report import Report, Span
 from ..textio import require_text, require_threshold
@@ -141,6 +142,8 @@ def check(text: str, pack=None, threshold: float | None = None, fast: bool = Fal
     n_words = sum(1 for t in tokens if t.kind == WORD)
     report.stats = {"words": n_words, "sentences": len(sentences)}
     verdict = detect.gate(pack, tokens)
+    if verdict != detect.NOT_PROSE and looks_like_code(repaired):  # code with comments passes the gate
+        verdict = detect.NOT_PROSE
     mode = "fast" if fast else "full"
     cal = detect.calibrations()[mode]
     threshold = cal.threshold if threshold is None else threshold
