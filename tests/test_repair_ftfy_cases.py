@@ -49,3 +49,13 @@ def test_text_that_only_looks_like_mojibake_is_left_alone(case: dict) -> None:
 
 def test_all_three_files_are_counted() -> None:
     assert [len(_cases(n)) for n in ("in-the-wild", "language-names", "negative")] == [70, 20, 31]
+
+
+def test_mojibake_on_a_long_line_is_repaired_in_place() -> None:
+    """bench/fuzz.py found a character-level diff taking time quadratic in a repeated character's
+    count (a 10,000-character line: 20 s; this one would take minutes); the edits are the same."""
+    text = "Itâ€™s " + "x" * 20_000 + " cafÃ© " + "y" * 20_000 + " Ã\xadgeno"
+    repaired, repairs = repair_text(text)
+    assert repaired == "It’s " + "x" * 20_000 + " café " + "y" * 20_000 + " ígeno"
+    assert [(r.before, r.after) for r in repairs] == [("â€™", "’"), ("Ã©", "é"), ("Ã\xad", "í")]
+    assert all(text[r.start : r.end] == r.before for r in repairs)

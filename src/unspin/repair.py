@@ -270,11 +270,45 @@ def _mojibake_edits(text: str, curly: bool) -> list[_Edit]:
         if is_bad(line):
             fixed = ftfy.fix_text(line, _FTFY)
             if fixed != line:
-                ops = SequenceMatcher(None, line, fixed, autojunk=False).get_opcodes()
-                for tag, i1, i2, j1, j2 in ops:
-                    if tag != "equal":
-                        out.append(_Edit(pos + i1, pos + i2, fixed[j1:j2], MOJIBAKE))
+                out += [_Edit(pos + i1, pos + i2, after, MOJIBAKE) for i1, i2, after in _diff(line, fixed)]
         pos += len(line) + 1
+    return out
+
+
+_DIFF_TOKEN = re.compile(r"[A-Za-z0-9]+|[^A-Za-z0-9]")
+
+
+def _diff(a: str, b: str) -> list[tuple[int, int, str]]:
+    """The changes turning ``a`` into ``b``: (start, end, replacement) in ``a``.
+
+    Diffed over tokens (runs of ASCII letters and digits, every other character alone), not
+    characters: mojibake repair changes only non-ASCII stretches, and a character-level
+    ``SequenceMatcher`` takes time quadratic in a repeated character's count (one 10,000-character
+    line took 20 s). The common head and tail are cut off first, at C speed.
+    """
+    head = 0
+    limit = min(len(a), len(b))
+    while head < limit and a[head] == b[head]:
+        head += 1
+    while head > 0 and a[head - 1].isalnum() and a[head - 1].isascii():  # back to a token boundary
+        head -= 1
+    tail = 0
+    while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    while tail > 0 and a[len(a) - tail].isalnum() and a[len(a) - tail].isascii():
+        tail -= 1
+    stop_a, stop_b = len(a) - tail, len(b) - tail
+    ta = [m.span() for m in _DIFF_TOKEN.finditer(a, head, stop_a)]  # spans are offsets in `a`
+    tb = [m.span() for m in _DIFF_TOKEN.finditer(b, head, stop_b)]
+    wa, wb = [a[x:y] for x, y in ta], [b[x:y] for x, y in tb]
+    out = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        start = ta[i1][0] if i1 < len(ta) else stop_a
+        end = ta[i2 - 1][1] if i2 > i1 else start
+        after = b[tb[j1][0] : tb[j2 - 1][1]] if j2 > j1 else ""
+        out.append((start, end, after))
     return out
 
 
