@@ -496,3 +496,19 @@ def test_trace_against_a_10_mb_reference_aligns_a_window_with_true_offsets(tmp_p
     assert "Olsen" in "".join(x["source_text"] for x in best["passages"])
     moved = [f for f in best["changed_facts"] if f["source"] == "42"]
     assert moved and big[moved[0]["source_start"] : moved[0]["source_end"]] == "42"
+
+
+def test_parquet_row_group_over_the_read_limit_is_error_rows_unread(tmp_path: Path, monkeypatch) -> None:
+    """A Parquet cell is decoded whole, so a row group too large to hold is refused before reading
+    (the limit, 1 GiB, lowered here so a small file shows it); the other row groups are read."""
+    from unspin.batch import sources
+
+    monkeypatch.setattr(sources, "MAX_ROW_GROUP_BYTES", 50_000)
+    src = tmp_path / "rg.parquet"
+    with pq.ParquetWriter(src, pa.schema([("id", pa.string()), ("text", pa.string())])) as w:
+        w.write_table(pa.table({"id": ["a", "b"], "text": [PROSE, PROSE]}))
+        w.write_table(pa.table({"id": ["big"], "text": ["word " * 100_000]}))
+        w.write_table(pa.table({"id": ["c"], "text": [PROSE]}))
+    got = list(sources.read_records([str(src)], "text", "id"))
+    assert [r.id for r in got] == ["a", "b", "rg.parquet:row-3", "c"]
+    assert "row group 1 holds" in got[2].error and "over the 50000 limit" in got[2].error
