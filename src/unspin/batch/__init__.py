@@ -30,7 +30,7 @@ from typing import Any
 from ..textio import InputError
 from .sources import MAX_RECORD_CHARS, Record, check_inputs, html_text, read_records
 
-__all__ = ["CHUNK", "MAX_RECORD_CHARS", "Summary", "report_row", "run_batch"]
+__all__ = ["CHUNK", "MAX_RECORD_CHARS", "Summary", "report_row", "run_batch", "run_settings"]
 
 CHUNK = 32  # records per output part: small enough to lose little to a crash, big enough to be cheap
 
@@ -279,6 +279,34 @@ class Summary(str):
         return obj
 
 
+def run_settings(
+    inputs: list[str],
+    text_field: str = "text",
+    id_field: str = "id",
+    fast: bool = False,
+    pack_dir: str | None = None,
+    index_dir: str | None = None,
+) -> dict[str, Any]:
+    """What a run records in ``run.json`` and a resumed run must find unchanged."""
+    from .. import __version__
+    from ..pack import load
+
+    settings = {
+        "inputs": [str(Path(p).resolve()) for p in inputs],
+        # besides the paths: the inputs' content, the pack and unspin itself
+        "files": [input_state(Path(p)) for p in inputs],
+        "pack": load(pack_dir).label,
+        "unspin": __version__,
+        "text_field": text_field,
+        "id_field": id_field,
+        "fast": fast,
+        "chunk": CHUNK,
+    }
+    if index_dir is not None:
+        settings["index"] = str(Path(index_dir).resolve())
+    return settings
+
+
 def run_batch(
     inputs: list[str],
     output: str,
@@ -301,27 +329,11 @@ def run_batch(
     each of which also has an error row with ``"incomplete": true``).
     Rerunning the same command after an interruption continues it.
     """
-    from .. import __version__
-    from ..pack import load
-
     out = Path(output)
     check_inputs(inputs)
     check_paths(inputs, output)
     records = read_records(inputs, text_field, id_field)
-    settings = {
-        "inputs": [str(Path(p).resolve()) for p in inputs],
-        # what a resumed run must find unchanged besides the paths: the inputs' content, the pack, unspin
-        "files": [input_state(Path(p)) for p in inputs],
-        "pack": load(pack_dir).label,
-        "unspin": __version__,
-        "text_field": text_field,
-        "id_field": id_field,
-        "fast": fast,
-        "chunk": CHUNK,
-    }
-    if index_dir is not None:
-        settings["index"] = str(Path(index_dir).resolve())
-    parts = Parts(out, settings)
+    parts = Parts(out, run_settings(inputs, text_field, id_field, fast, pack_dir, index_dir))
     done = parts.done()
     meter = _Progress(sys.stderr.isatty() if progress is None else progress)
     chunks = ((no, list(group)) for no, group in groupby(records, key=lambda r: r.index // CHUNK))
