@@ -129,6 +129,8 @@ def test_readers_never_raise_and_lose_no_record(tmp_path: Path, kind: str, recor
     if damage is None and kind != "warc":
         assert len(got) == len(records)
         for r, (_, text) in zip(got, records, strict=True):
+            if kind == "parquet":  # written with its lone surrogates escaped: Parquet strings are UTF-8
+                text = text.encode("utf-8", "backslashreplace").decode()
             assert r.text == text or r.error is not None
     if damage is not None and kind in ("gz", "zst") and got and got[-1].meta.get("incomplete"):
         assert "truncated or corrupt" in got[-1].error

@@ -293,6 +293,8 @@ def _warc(path: Path) -> Iterator[_Row]:
                 rid = clean_str(rec.headers.get("WARC-Record-ID", "")) or f"{path.name}:record-{n}"
                 ctype = (rec.http_content_type or "").lower()
                 length = rec.content_length
+                if rec.headers.get("Content-Length") is None:  # a header cut short: what fastwarc made of it
+                    raise _Incomplete(rid, f"input truncated or corrupt ({stream.error or 'a record without length'})")
                 if rec.http_headers is not None and "html" not in ctype and "text" not in ctype:
                     if rec.reader.consume() < length:  # images, scripts, PDFs: not text to judge
                         raise _Incomplete(rid, f"input truncated (record {n} ends before its {length} bytes)")
