@@ -158,3 +158,15 @@ def test_keep_alive_client_slow_on_its_second_request_is_closed(served: str) -> 
 def test_a_prompt_client_is_unaffected(served: str) -> None:
     r = httpx.post(served + "/v1/repair", json={"text": "caf&eacute; &amp; more"}, timeout=60)
     assert r.status_code == 200 and r.json()["repaired"] == "café & more"
+
+
+@pytest.mark.parametrize("ctype", [None, ""])
+def test_a_body_without_content_type_is_read_as_json(url: str, ctype: str | None) -> None:
+    """The report: no (or an empty) Content-Type passed the guard as JSON, then FastAPI ignored the body."""
+    headers = {"Authorization": "Bearer " + "k" * 32}
+    if ctype is not None:
+        headers["Content-Type"] = ctype
+    r = httpx.post(url + "/v1/repair", content=b'{"text": "caf&eacute;"}', headers=headers)  # raw: no type added
+    assert r.request.headers.get("content-type") == ctype
+    assert r.status_code == 200, r.text
+    assert r.json()["repaired"] == "café"

@@ -129,6 +129,10 @@ class _Guard:
                 f"send the body as JSON with 'Content-Type: application/json' (got {ctype!r})",
             )(scope, receive, send)
             return
+        if scope["method"] == "POST" and not headers.get("content-type", "").strip():  # none or empty: JSON,
+            # as promised, rather than let FastAPI skip it and answer a confusing 422 about a missing body
+            kept = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+            scope = {**scope, "headers": [*kept, (b"content-type", b"application/json")]}
         too_big = (
             f"request body over the limit of {self.max_bytes} bytes; send a shorter text "
             "(or use `unspin batch` for large collections)"
