@@ -22,7 +22,7 @@ import uvicorn
 from click.testing import CliRunner
 
 from unspin.pack import LanguagePack, default_pack_path
-from unspin.serve.app import ServeConfig, create_app
+from unspin.serve.app import ServeConfig, create_app, uvicorn_options
 from unspin.trace import Reference, open_index
 
 from .conftest import REPO
@@ -57,7 +57,7 @@ def running_app(config: ServeConfig) -> Iterator[tuple[str, Any]]:
     """``running``, also yielding the app (``app.state.pool`` is its engine pool)."""
     port = free_port()
     app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **uvicorn_options(config)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -148,9 +148,9 @@ def test_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
     gz.write_bytes(data[: len(data) // 2])
     out = tmp_path / "out.jsonl"
     p = run(str(gz), str(out), "--workers", "1", "--fast")
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 2, p.stderr  # the output is written, and the status says the input was not whole
     got = read_out(out)
-    assert got[-1].get("error", "").startswith("input truncated")
+    assert got[-1].get("error", "").startswith("input truncated") and got[-1]["incomplete"] is True
     assert 0 < len(got) - 1 < 40 and all("error" not in r for r in got[:-1])
 
 
@@ -174,3 +174,36 @@ def _warc_response(url: str, html: str) -> bytes:
         f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(http)}\r\n\r\n"
     ).encode()
     return head + http + b"\r\n\r\n"
+
+
+CLEAN_PAGE = (
+    "The city library of Brannock will reopen on 4 May after a renovation that lasted two years. Architects "
+    "kept the reading room's oak shelves and added a glass roof over the courtyard, which now holds a cafe and "
+    "space for exhibitions. The project cost 12 million pounds, most of it paid by a grant from the Arts "
+    "Council, and the rest by a public appeal that raised more than expected. Librarian Tomas Reyes said the "
+    "children's section is now twice as large as before, with a story corner and a room for homework clubs."
+)
+
+
+def test_cascade_gives_the_full_checks_verdicts_and_is_part_of_the_run(tmp_path: Path) -> None:
+    """--cascade: records the screen clears get its report, the others the full check's; the mode is a
+    run setting, so a rerun without it does not mix the two."""
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, [{"id": "spun", "text": EXAMPLE.read_text(encoding="utf-8")}, {"id": "clean", "text": CLEAN_PAGE}])
+    full, cascaded = tmp_path / "full.jsonl", tmp_path / "cascade.jsonl"
+    assert run(str(src), str(full), "--workers", "1").returncode == 0
+    p = run(str(src), str(cascaded), "--workers", "1", "--cascade")
+    assert p.returncode == 0, p.stderr
+    by_id = {r["id"]: r for r in read_out(cascaded)}
+    assert by_id["clean"]["stats"]["mode"] == "cascade-cleared" and by_id["clean"]["spun"] is False
+    assert by_id["spun"]["stats"]["mode"] == "full" and by_id["spun"]["spans"]
+    assert {r["id"]: r["spun"] for r in read_out(full)} == {k: r["spun"] for k, r in by_id.items()}
+    assert by_id["spun"] == {r["id"]: r for r in read_out(full)}["spun"]
+    # A run interrupted under one mode is not resumed under another.
+    parts = tmp_path / "again.jsonl.parts"
+    parts.mkdir()
+    from unspin.batch import run_settings
+
+    (parts / "run.json").write_text(json.dumps(run_settings([str(src)], cascade=True)), encoding="utf-8")
+    p = run(str(src), str(tmp_path / "again.jsonl"), "--workers", "1")
+    assert p.returncode == 2 and b"cascade" in p.stderr

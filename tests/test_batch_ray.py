@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'unspin[ray]'); CI installs it")
 
-from unspin.batch import CHUNK, Parts
+from unspin.batch import CHUNK, Parts, run_settings
 
 TEXT = (
     "The harbour authority said on Tuesday that {n} cargo ships were delayed by the storm. Captain Mira Olsen, "
@@ -49,7 +49,7 @@ def test_ray_engine_gives_the_local_engines_output_and_resumes_its_run(tmp_path:
     # Resume across engines: a local run that committed only its first part (as if killed), then
     # the same command on Ray finishes it; the result equals the uninterrupted run's, byte for byte.
     half = tmp_path / "half.jsonl"
-    settings = {"inputs": [str(src.resolve())], "text_field": "text", "id_field": "id", "fast": False, "chunk": CHUNK}
+    settings = run_settings([str(src)])
     first_part = [json.loads(x) for x in local.read_text(encoding="utf-8").splitlines()[:CHUNK]]
     Parts(half, settings).commit(0, first_part)
     again = _batch(str(src), str(half), "--workers", "2", "--engine", "ray")

@@ -192,6 +192,7 @@ def restore_cmd(source: str, pack_dir: str | None, phrase_files: tuple[str, ...]
 @click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
 @click.option("--fast", is_flag=True, help="Screening mode (no spans), for crawl-scale filtering.")
+@click.option("--cascade", is_flag=True, help="The screen first; the full check only where it cannot clear a record.")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes (default: all cores).")
 @click.option("--index", "index_dir", default=None, metavar="DIR", help="Reference index: add each report's trace.")
 @click.option(
@@ -208,6 +209,7 @@ def batch_cmd(
     text_field: str,
     id_field: str,
     fast: bool,
+    cascade: bool,
     workers: int | None,
     index_dir: str | None,
     engine: str,
@@ -246,10 +248,13 @@ def batch_cmd(
             index_dir=index_dir,
             engine=engine,
             phrases=_phrase_paths(phrase_files) if phrases is not None else None,
+            cascade=cascade,
         )
     except InputError as exc:
         _fail(str(exc))
     click.echo(summary, err=True)
+    if getattr(summary, "incomplete", 0):
+        sys.exit(EXIT_ERROR)  # the output holds what could be read; the status says some input was not
     if not fast:
         from .decode.channel_cache import cache_path
 

@@ -27,6 +27,7 @@ import ftfy
 from ftfy.badness import BADNESS_RE, is_bad
 
 from .report import ENTITY, HOMOGLYPH, INVISIBLE, MOJIBAKE, TEMPLATE, Repair, Report
+from .textio import require_text
 
 __all__ = ["repair", "repair_text"]
 
@@ -250,6 +251,10 @@ def _homoglyph_edits(text: str, curly: bool) -> list[_Edit]:
         # or Russian words have no Latin letter, and "Ελληνικά-style" words have non-look-alikes.
         if not _LATIN_RE.search(word) or any(ch not in _CONFUSABLES for ch in _FOREIGN_LETTER_RE.findall(word)):
             continue
+        # A word in capitals with its look-alikes only at an edge is a name styled so ("SENSЕ" with a
+        # Ukrainian Е, one of ftfy's negatives), not letters planted inside a word to fool a matcher.
+        if word.isupper() and all(r.start() == 0 or r.end() == len(word) for r in _CONFUSABLE_RUN_RE.finditer(word)):
+            continue
         for r in _CONFUSABLE_RUN_RE.finditer(word):
             fixed = "".join(_CONFUSABLES[ch] for ch in r.group())
             out.append(_Edit(start + r.start(), start + r.end(), fixed, HOMOGLYPH))
@@ -265,11 +270,45 @@ def _mojibake_edits(text: str, curly: bool) -> list[_Edit]:
         if is_bad(line):
             fixed = ftfy.fix_text(line, _FTFY)
             if fixed != line:
-                ops = SequenceMatcher(None, line, fixed, autojunk=False).get_opcodes()
-                for tag, i1, i2, j1, j2 in ops:
-                    if tag != "equal":
-                        out.append(_Edit(pos + i1, pos + i2, fixed[j1:j2], MOJIBAKE))
+                out += [_Edit(pos + i1, pos + i2, after, MOJIBAKE) for i1, i2, after in _diff(line, fixed)]
         pos += len(line) + 1
+    return out
+
+
+_DIFF_TOKEN = re.compile(r"[A-Za-z0-9]+|[^A-Za-z0-9]")
+
+
+def _diff(a: str, b: str) -> list[tuple[int, int, str]]:
+    """The changes turning ``a`` into ``b``: (start, end, replacement) in ``a``.
+
+    Diffed over tokens (runs of ASCII letters and digits, every other character alone), not
+    characters: mojibake repair changes only non-ASCII stretches, and a character-level
+    ``SequenceMatcher`` takes time quadratic in a repeated character's count (one 10,000-character
+    line took 20 s). The common head and tail are cut off first, at C speed.
+    """
+    head = 0
+    limit = min(len(a), len(b))
+    while head < limit and a[head] == b[head]:
+        head += 1
+    while head > 0 and a[head - 1].isalnum() and a[head - 1].isascii():  # back to a token boundary
+        head -= 1
+    tail = 0
+    while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    while tail > 0 and a[len(a) - tail].isalnum() and a[len(a) - tail].isascii():
+        tail -= 1
+    stop_a, stop_b = len(a) - tail, len(b) - tail
+    ta = [m.span() for m in _DIFF_TOKEN.finditer(a, head, stop_a)]  # spans are offsets in `a`
+    tb = [m.span() for m in _DIFF_TOKEN.finditer(b, head, stop_b)]
+    wa, wb = [a[x:y] for x, y in ta], [b[x:y] for x, y in tb]
+    out = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        start = ta[i1][0] if i1 < len(ta) else stop_a
+        end = ta[i2 - 1][1] if i2 > i1 else start
+        after = b[tb[j1][0] : tb[j2 - 1][1]] if j2 > j1 else ""
+        out.append((start, end, after))
     return out
 
 
@@ -366,13 +405,16 @@ def _looks_bad(text: str) -> bool:
     return hi >= 0 and search(text, lo, hi) is not None
 
 
-# Earlier finders win where edits overlap; the next pass sees what was left.
+# Earlier finders win where edits overlap; the next pass sees what was left. Mojibake comes before
+# the character-level finders: UTF-8 read as Latin-1 turns "í" into "Ã\xad", whose soft hyphen the
+# invisible-character rule would otherwise delete first, leaving "antÃgeno" unrepairable (ftfy's
+# in-the-wild cases: Czech, Slovak, Portuguese, Chinese and Korean broke that way).
 _FINDERS: tuple[Callable[[str, bool], list[_Edit]], ...] = (
     _template_edits,
+    _mojibake_edits,
     _entity_edits,
     _invisible_edits,
     _homoglyph_edits,
-    _mojibake_edits,
 )
 
 
@@ -493,7 +535,8 @@ def repair_text(text: str, max_passes: int = 4) -> tuple[str, list[Repair]]:
     current = _apply(text, edits)
     # Another pass only when an edit could have made new damage: a removal joins its neighbours,
     # and a decoded character could complete another pattern.
-    if all(e.after and not _RESCAN_RE.search(e.after) for e in edits):
+    # An entity decoded to a non-ASCII character may complete mojibake ("10Î&frac14;s" → "10Î¼s" → "10μs").
+    if all(e.after and not _RESCAN_RE.search(e.after) and (e.kind != ENTITY or e.after.isascii()) for e in edits):
         return current, _log(text, edits)
     latest = edits
     for _ in range(max_passes - 1):
@@ -516,6 +559,7 @@ def _log(text: str, edits: list[_Edit]) -> list[Repair]:
 
 def repair(text: str) -> Report:
     """The repair stage as a report: ``repaired`` and ``repairs`` filled."""
+    require_text(text, unicode=False)  # None or bytes: a clear TypeError here, not one from deep inside
     repaired, repairs = repair_text(text)
     return Report(repaired=repaired, repairs=repairs)
 

@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,22 +30,27 @@ from typing import Any
 from ..report import ErrorRow
 from ..textio import InputError
 from ..workers import spawning_workers
-from .sources import Record, read_records
+from .sources import MAX_RECORD_CHARS, Record, check_inputs, html_text, read_records
 
-__all__ = ["CHUNK", "report_row", "run_batch"]
+__all__ = ["CHUNK", "MAX_RECORD_CHARS", "Summary", "report_row", "run_batch", "run_settings"]
 
 CHUNK = 32  # records per output part: small enough to lose little to a crash, big enough to be cheap
-MAX_RECORD_CHARS = 2_000_000
 
 
-def report_row(record: Record, fast: bool, pack, index=None, phrases=None) -> dict[str, Any]:
+def report_row(record: Record, fast: bool | str, pack, index=None, phrases=None) -> dict[str, Any]:
     """The output row for one record: its report, or an error row saying why there is none.
+
+    ``fast``: True for the screen alone, ``"cascade"`` for the screen first and the full check where it
+    cannot clear the record (`unspin.decode.check`), False for the full check.
 
     With a reference ``index`` (``unspin.trace``), the report also carries its ``trace``; with
     ``phrases`` (a compiled `unspin.phrases.PhraseList`), the lists' matches.
     """
     from ..decode import check
 
+    if record.error is None and record.html is not None:
+        text, error = html_text(record.html)  # here, in the worker: extraction can be slow (sources.py)
+        record = Record(record.index, record.id, text, error, record.meta)
     if record.error is not None:
         return ErrorRow(record.id, record.error, record.meta).to_dict()
     text = record.text or ""
@@ -53,11 +59,16 @@ def report_row(record: Record, fast: bool, pack, index=None, phrases=None) -> di
     if not text.strip():
         return ErrorRow(record.id, "empty text").to_dict()
     try:
-        report = check(text, pack, fast=fast, phrases=phrases)
+        report = check(text, pack, fast=fast is True, cascade=fast == "cascade", phrases=phrases)
         if index is not None:
             from ..trace import attach_trace
 
-            attach_trace(report, index)
+            try:
+                attach_trace(report, index)
+            except sqlite3.DatabaseError as exc:  # not this record's fault: every trace would fail
+                raise InputError(f"the reference index is damaged ({exc}); rebuild it, then rerun") from None
+    except InputError:
+        raise
     except Exception as exc:  # an engine failure on one record must not lose the others
         return ErrorRow(record.id, f"internal error: {type(exc).__name__}: {exc}").to_dict()
     report.id = record.id
@@ -88,7 +99,7 @@ def _init_worker(pack_dir: str | None, index_dir: str | None = None, phrases: li
         _WORKER_INDEX = open_index(index_dir, _WORKER_PACK)
 
 
-def _check_chunk(chunk: list[Record], fast: bool) -> list[dict[str, Any]]:
+def _check_chunk(chunk: list[Record], fast: bool | str) -> list[dict[str, Any]]:
     return [report_row(r, fast, _WORKER_PACK, _WORKER_INDEX, _WORKER_PHRASES) for r in chunk]
 
 
@@ -103,11 +114,14 @@ class Parts:
         self.dir.mkdir(parents=True, exist_ok=True)
         meta = self.dir / "run.json"
         if meta.exists():
-            previous = json.loads(meta.read_text(encoding="utf-8"))
+            try:
+                previous = json.loads(meta.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                previous = {}
             if previous != settings:
                 raise InputError(
-                    f"{self.dir} holds parts of a different batch command; rerun the same command to "
-                    "resume, or delete that directory to start over"
+                    f"{self.dir} holds parts of a different batch command ({_difference(previous, settings)}); "
+                    "rerun the same command on the same inputs to resume, or delete that directory to start over"
                 )
         else:
             _atomic_write(meta, json.dumps(settings, indent=1).encode())
@@ -121,7 +135,8 @@ class Parts:
     def commit(self, chunk_no: int, rows: list[dict[str, Any]]) -> None:
         first = chunk_no * CHUNK
         name = f"part-{first:012d}-{first + len(rows) - 1:012d}.jsonl"
-        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+        # backslashreplace writes a lone surrogate (from any field) as its JSON escape: still valid JSON
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8", "backslashreplace")
         _atomic_write(self.dir / name, data)
 
     def rows(self) -> Iterator[dict[str, Any]]:
@@ -144,6 +159,52 @@ class Parts:
                 os.fsync(out.fileno())
         os.replace(tmp, output)
         shutil.rmtree(self.dir)
+
+
+def _difference(previous: dict[str, Any], settings: dict[str, Any]) -> str:
+    """What changed since the interrupted run, in a few words."""
+    if previous.get("inputs") == settings["inputs"] and previous.get("files") != settings["files"]:
+        for old, new, name in zip(previous.get("files") or [], settings["files"], settings["inputs"], strict=False):
+            if old != new:
+                return f"{name} changed since: its size, time or content differs"
+    for key in ("inputs", "pack", "unspin", "fast", "cascade", "phrases", "text_field", "id_field", "index", "chunk"):
+        if previous.get(key) != settings.get(key):
+            return f"{key} was {previous.get(key)!r}, now {settings.get(key)!r}"
+    return "other settings"
+
+
+def input_state(path: Path, piece: int = 1 << 20) -> dict[str, Any]:
+    """What a resumed run must find unchanged about an input: its size, modification time and a hash
+    of its size, first and last MiB (cheap for any size; with the time it catches a rewrite in place)."""
+    import hashlib
+
+    st = path.stat()
+    h = hashlib.sha256(str(st.st_size).encode())
+    with path.open("rb") as fh:
+        h.update(fh.read(piece))
+        if st.st_size > piece:
+            fh.seek(max(piece, st.st_size - piece))
+            h.update(fh.read(piece))
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": h.hexdigest()}
+
+
+def check_paths(inputs: list[str], output: str) -> None:
+    """Refuse, before any work, an output that would overwrite or mix with an input, or cannot be written."""
+    out = Path(output)
+    if out.is_dir():
+        raise InputError(f"{output}: is a directory; give the output file's name (e.g. {Path(output) / 'out.jsonl'})")
+    ours = [out, out.with_name(out.name + ".tmp"), out.with_name(out.name + ".parts")]
+    for p in inputs:
+        src = Path(p).resolve()
+        for mine in ours:
+            mine = mine.resolve()
+            if src == mine or mine in src.parents or (mine.exists() and os.path.samefile(src, mine)):
+                raise InputError(f"{output}: is (or holds) the input {p}; write the output to another file")
+    for parent in out.resolve().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{output}: {parent} is a file, not a directory")
+            break
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -188,13 +249,14 @@ class _Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.t0 = time.perf_counter()
-        self.docs = self.spun = self.errors = self.skipped = 0
+        self.docs = self.spun = self.errors = self.skipped = self.incomplete = 0
         self._last = 0.0
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         self.docs += len(rows)
         self.spun += sum(bool(r.get("spun")) for r in rows)
         self.errors += sum("error" in r for r in rows)
+        self.incomplete += sum(r.get("incomplete") is True for r in rows)
         now = time.perf_counter()
         if self.enabled and now - self._last > 0.5:
             self._last = now
@@ -207,10 +269,60 @@ class _Progress:
         if self.enabled:
             sys.stderr.write("\n")
         resumed = f" ({self.skipped:,} already done)" if self.skipped else ""
-        return (
+        line = (
             f"unspin batch: {self.docs:,} documents{resumed}, {self.spun:,} spun, {self.errors:,} errors, "
             f"{elapsed:.1f} s ({self.docs / max(elapsed, 1e-9):.1f} docs/s)"
         )
+        if self.incomplete:
+            line += f"; INCOMPLETE: {self.incomplete:,} input(s) truncated or damaged (see their error rows)"
+        return Summary(line, self.incomplete)
+
+
+class Summary(str):
+    """The summary line of a run; ``incomplete`` counts inputs that were cut short or damaged."""
+
+    incomplete: int
+
+    def __new__(cls, line: str, incomplete: int = 0) -> Summary:
+        obj = super().__new__(cls, line)
+        obj.incomplete = incomplete
+        return obj
+
+
+def run_settings(
+    inputs: list[str],
+    text_field: str = "text",
+    id_field: str = "id",
+    fast: bool = False,
+    pack_dir: str | None = None,
+    index_dir: str | None = None,
+    phrases: list[str] | None = None,
+    cascade: bool = False,
+) -> dict[str, Any]:
+    """What a run records in ``run.json`` and a resumed run must find unchanged."""
+    from .. import __version__
+    from ..pack import load
+
+    settings = {
+        "inputs": [str(Path(p).resolve()) for p in inputs],
+        # besides the paths: the inputs' content, the pack and unspin itself
+        "files": [input_state(Path(p)) for p in inputs],
+        "pack": load(pack_dir).label,
+        "unspin": __version__,
+        "text_field": text_field,
+        "id_field": id_field,
+        "fast": fast,
+        "chunk": CHUNK,
+    }
+    if index_dir is not None:
+        settings["index"] = str(Path(index_dir).resolve())
+    if phrases:  # the lists' content, not their paths, is what must not change
+        from ..phrases import load_phrases
+
+        settings["phrases"] = load_phrases(phrases).identity  # type: ignore[union-attr]
+    if cascade:  # only then, so runs started before --cascade existed still resume
+        settings["cascade"] = True
+    return settings
 
 
 def run_batch(
@@ -225,7 +337,8 @@ def run_batch(
     index_dir: str | None = None,
     engine: str = "local",
     phrases: list[str] | None = None,
-) -> str:
+    cascade: bool = False,
+) -> Summary:
     """Check every record of ``inputs`` into ``output`` (JSONL, or Parquet by its suffix); resumable.
 
     With ``index_dir`` (a reference index, see ``unspin.trace``) every report also carries its trace.
@@ -234,23 +347,16 @@ def run_batch(
     ``phrases``: phrase list files (``unspin.phrases``); their content hash is part of the run's
     settings, so a run is not resumed with a changed list.
 
-    Returns the summary line. Rerunning the same command after an interruption continues it.
+    Returns the summary line (a ``Summary``: its ``incomplete`` counts truncated or damaged inputs,
+    each of which also has an error row with ``"incomplete": true``).
+    Rerunning the same command after an interruption continues it.
     """
     out = Path(output)
-    settings = {
-        "inputs": [str(Path(p).resolve()) for p in inputs],
-        "text_field": text_field,
-        "id_field": id_field,
-        "fast": fast,
-        "chunk": CHUNK,
-    }
-    if index_dir is not None:  # only then, so runs started before --index existed still resume
-        settings["index"] = str(Path(index_dir).resolve())
-    if phrases:  # likewise only then; the content, not the path, is what must not change
-        from ..phrases import load_phrases
-
-        settings["phrases"] = load_phrases(phrases).identity  # type: ignore[union-attr]
-    records = read_records(inputs, text_field, id_field)  # raises InputError for a missing input now
+    check_inputs(inputs)
+    check_paths(inputs, output)
+    settings = run_settings(inputs, text_field, id_field, fast, pack_dir, index_dir, phrases, cascade)
+    mode: bool | str = "cascade" if cascade and not fast else fast  # what each record's check runs
+    records = read_records(inputs, text_field, id_field)
     parts = Parts(out, settings)
     done = parts.done()
     meter = _Progress(sys.stderr.isatty() if progress is None else progress)
@@ -270,11 +376,11 @@ def run_batch(
     if engine == "ray":
         from .ray_engine import run_on_ray
 
-        run_on_ray(todo(), commit, fast, pack_dir, index_dir, workers, phrases=phrases)
+        run_on_ray(todo(), commit, mode, pack_dir, index_dir, workers, phrases=phrases)
     elif workers <= 1:
         _init_worker(pack_dir, index_dir, phrases)
         for no, chunk in todo():
-            commit(no, _check_chunk(chunk, fast))
+            commit(no, _check_chunk(chunk, mode))
     else:
         # One BLAS thread per worker (unspin.workers); the variables only reach a fresh interpreter,
         # hence "spawn" rather than fork.
@@ -285,7 +391,7 @@ def run_batch(
             for no, chunk in todo():
                 while len(pending) >= 2 * workers:
                     _collect(pending, commit)
-                pending[pool.submit(_check_chunk, chunk, fast)] = no
+                pending[pool.submit(_check_chunk, chunk, mode)] = no
             while pending:
                 _collect(pending, commit)
     parts.finish(out)

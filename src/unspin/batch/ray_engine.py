@@ -12,6 +12,7 @@ Ray is an optional extra (``pip install unspin[ray]``). ``ray.init`` joins the c
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -30,18 +31,24 @@ WINDOW = 256  # chunks per Ray Data window (~8k records at 32 per chunk)
 
 
 def _encode(chunk: list[Record]) -> str:
-    return json.dumps([[r.index, r.id, r.text, r.error, r.meta] for r in chunk], ensure_ascii=False)
+    return json.dumps(
+        [[r.index, r.id, r.text, r.error, r.meta, r.html and base64.b64encode(r.html).decode()] for r in chunk],
+        ensure_ascii=False,
+    )
 
 
 def _decode(payload: str) -> list[Record]:
-    return [Record(i, rid, text, error, meta) for i, rid, text, error, meta in json.loads(payload)]
+    return [
+        Record(i, rid, text, error, meta, html and base64.b64decode(html))
+        for i, rid, text, error, meta, html in json.loads(payload)
+    ]
 
 
 class _Checker:
     """A Ray actor: one pack (and index connection) per actor, reports for one chunk per call."""
 
     def __init__(
-        self, fast: bool, pack_dir: str | None, index_dir: str | None, phrases: list[str] | None = None
+        self, fast: bool | str, pack_dir: str | None, index_dir: str | None, phrases: list[str] | None = None
     ) -> None:
         _init_worker(pack_dir, index_dir, phrases)
         self.fast = fast
@@ -60,7 +67,7 @@ def _windows(todo: Iterable[tuple[int, list[Record]]], size: int) -> Iterator[li
 def run_on_ray(
     todo: Iterable[tuple[int, list[Record]]],
     commit: Callable[[int, list[dict[str, Any]]], None],
-    fast: bool,
+    fast: bool | str,
     pack_dir: str | None,
     index_dir: str | None,
     workers: int,

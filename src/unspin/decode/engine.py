@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from ..prose import looks_like_code
 from ..repair import input_span, repair_text
 from ..report import Report, Span
+from ..textio import require_text, require_threshold
 from ..tokens import WORD, Token, lm_form, sentence_tokens
 from . import detect, learned, scorer
 from .channel import RHO, RHO_CAPITALISED, Candidate, eligible_flags, keep_logprob, propose_spans, swap_prior
@@ -156,6 +158,7 @@ def check(
     not), ``(features, start, end, original)`` (`scorer.features`; offsets into ``text``): what the
     span scorer is fitted on.
     """
+    require_text(text), require_threshold(threshold)  # TypeError/ValueError at the door, not deep inside
     report = _check_model(text, pack, threshold, fast, explain, cascade)
     # --- phrase lists (issue 17): the only hook into the engine ---
     if phrases is not None:
@@ -186,6 +189,8 @@ def _check_model(
     n_words = sum(1 for t in tokens if t.kind == WORD)
     report.stats = {"words": n_words, "sentences": len(sentences)}
     verdict = detect.gate(pack, tokens)
+    if verdict != detect.NOT_PROSE and looks_like_code(repaired):  # code with comments passes the gate
+        verdict = detect.NOT_PROSE
     mode = "fast" if fast else "full"
     cal = detect.calibrations()[mode]
     threshold = cal.threshold if threshold is None else threshold

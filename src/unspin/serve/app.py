@@ -23,6 +23,7 @@ Shape of the service, and why:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import sqlite3
@@ -48,7 +49,7 @@ from .models import CheckIn, ErrorOut, Health, PhrasesIn, ReportIn, ReportOut, R
 from .pool import EnginePool, default_workers
 from .worker import json_bytes as _json_bytes
 
-__all__ = ["ApiError", "ServeConfig", "create_app"]
+__all__ = ["ApiError", "ServeConfig", "create_app", "timely_protocol", "uvicorn_options"]
 
 STATIC = Path(str(resources.files("unspin.serve") / "static"))
 
@@ -64,6 +65,7 @@ class ServeConfig:
     timeout: float = 30.0  # seconds per request, queueing included
     workers: int = field(default_factory=default_workers)  # engine processes: texts analysed at once
     queue: int = 64  # requests that may wait for a worker; more get 503
+    read_timeout: float = 10.0  # seconds a client has to send a request's head, and again its body
     cache_bytes: int = 64 * 1024 * 1024  # 0 disables the answer cache
     phrases: list[str] = field(default_factory=list)  # phrase list files, matched in every check
 
@@ -83,6 +85,7 @@ def _error_response(
 
 _HTTP_CODES = {
     400: "bad_request",
+    408: "request_timeout",
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
@@ -99,15 +102,17 @@ def _is_json(ctype: str) -> bool:
 
 
 class _Guard:
-    """Pure ASGI middleware: body size limit and API key, before any parsing happens."""
+    """Pure ASGI middleware: security headers on every response; the API key, body size limit and a
+    deadline for the body, before any parsing happens."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, api_key: str | None) -> None:
-        self.app, self.max_bytes, self.api_key = app, max_bytes, api_key
+    def __init__(self, app: ASGIApp, max_bytes: int, api_key: str | None, read_timeout: float = 10.0) -> None:
+        self.app, self.max_bytes, self.api_key, self.read_timeout = app, max_bytes, api_key, read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = _secured(send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self.api_key and scope["path"].startswith("/v1/") and not self._authorised(headers):
             await _error_response(
@@ -125,6 +130,10 @@ class _Guard:
                 f"send the body as JSON with 'Content-Type: application/json' (got {ctype!r})",
             )(scope, receive, send)
             return
+        if scope["method"] == "POST" and not headers.get("content-type", "").strip():  # none or empty: JSON,
+            # as promised, rather than let FastAPI skip it and answer a confusing 422 about a missing body
+            kept = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+            scope = {**scope, "headers": [*kept, (b"content-type", b"application/json")]}
         too_big = (
             f"request body over the limit of {self.max_bytes} bytes; send a shorter text "
             "(or use `unspin batch` for large collections)"
@@ -133,10 +142,19 @@ class _Guard:
         if declared.isdigit() and int(declared) > self.max_bytes:
             await _error_response(413, "payload_too_large", too_big)(scope, receive, send)
             return
-        # Read the body here (it is bounded) so an over-long chunked body is refused the same way.
+        # Read the body here (it is bounded) so an over-long chunked body is refused the same way, and
+        # within a deadline, so a client that stalls mid-body is answered 408 and let go.
         chunks, size, more = [], 0, True
+        deadline = asyncio.get_running_loop().time() + self.read_timeout
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+            except TimeoutError:
+                await _error_response(
+                    408, "request_timeout", f"the request body did not arrive within {self.read_timeout:g} s",
+                    headers={"Connection": "close"},
+                )(scope, receive, send)  # fmt: skip
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -164,6 +182,83 @@ class _Guard:
         if auth[:7].lower() == "bearer ":
             given = auth[7:].strip()
         return hmac.compare_digest(given.encode("utf-8", "replace"), self.api_key.encode("utf-8"))
+
+
+# Every response, JSON and static files included: nothing may frame, sniff or load from elsewhere.
+# The page's own (``_PAGE_HEADERS``) are the same; a response that sets a header keeps its own.
+_SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]  # fmt: skip
+
+
+def _secured(send: Send) -> Send:
+    async def send_secured(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {k.lower() for k, _ in headers}
+            headers.extend((k, v) for k, v in _SECURITY_HEADERS if k not in present)
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return send_secured
+
+
+def timely_protocol(seconds: float) -> type:
+    """uvicorn's h11 protocol with a deadline for each request's head.
+
+    uvicorn times out only an idle keep-alive connection, and any byte restarts that: fifty clients
+    trickling header bytes held fifty connections for as long as they liked (slowloris). Here a
+    connection that has not sent a whole request head ``seconds`` after it opened, or after its last
+    response, is closed. (The body has its own deadline, in ``_Guard``.) Pass as ``uvicorn.run(http=...)``.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class TimelyH11Protocol(H11Protocol):
+        _head_timer = None
+        _seen_cycle = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(seconds, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _too_slow(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and self.cycle is not self._seen_cycle:  # a whole head arrived
+                self._seen_cycle = self.cycle
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            self._arm()  # the next request's head has the same deadline (pipelined ones disarm it at once)
+            super().on_response_complete()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return TimelyH11Protocol
+
+
+def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
+    """What ``uvicorn.run``/``uvicorn.Config`` needs besides the app, host and port."""
+    return {"http": timely_protocol(config.read_timeout), "log_level": "warning", "access_log": False}
 
 
 class _Engine:
@@ -302,6 +397,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN (unpinned, no
+        # integrity check) into a page with our origin. The schema stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
         title="unspin",
         version=__version__,
         summary="Find, explain and undo machine spinning (synonym-swapped copies) in text.",
@@ -430,7 +529,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(_Guard, max_bytes=config.max_bytes, api_key=config.api_key)
+    app.add_middleware(_Guard, max_bytes=config.max_bytes, api_key=config.api_key, read_timeout=config.read_timeout)
     app.state.config = config
     app.state.pool = pool
     app.state.health = {"pack": pack_where, "pack_error": pack_error, "index": index_where, "index_error": index_error}

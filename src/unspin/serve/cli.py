@@ -75,6 +75,13 @@ def _fail(message: str) -> None:
     show_default=True,
     help="Requests that may wait for an engine process; more are refused with 503.",
 )
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's head, and again its body; slower ones are let go.",
+)
 def serve(
     host: str,
     port: int,
@@ -87,15 +94,16 @@ def serve(
     workers: int | None,
     concurrency: int | None,
     queue: int,
+    read_timeout: float,
 ) -> None:
-    """Serve the HTTP API (/v1/check, /v1/restore, /v1/repair, /v1/trace, /docs) and the web page (/).
+    """Serve the HTTP API (/v1/check, /v1/restore, /v1/repair, /v1/trace, /openapi.json) and the web page (/).
 
     Binding to an address other than loopback requires an API key: set UNSPIN_API_KEY or pass
     --api-key-file; clients send "Authorization: Bearer KEY" (the page asks for it).
     """
     import uvicorn
 
-    from .app import ServeConfig, create_app  # here, so that `unspin repair` never imports FastAPI
+    from .app import ServeConfig, create_app, uvicorn_options  # here, so that `unspin repair` never imports FastAPI
     from .pool import default_workers
 
     api_key = Path(api_key_file).read_text(encoding="utf-8").strip() if api_key_file else None
@@ -126,6 +134,7 @@ def serve(
         timeout=timeout,
         workers=workers or concurrency or default_workers(),
         queue=queue,
+        read_timeout=read_timeout,
     )
     app = create_app(config)
     health = app.state.health
@@ -134,9 +143,9 @@ def serve(
     if index_dir is not None and health["index"] is None:
         _fail(health["index_error"])
     click.echo(
-        f"unspin: serving on http://{host}:{port}/ (API docs at /docs), {config.workers} engine process"
+        f"unspin: serving on http://{host}:{port}/ (API schema at /openapi.json), {config.workers} engine process"
         + ("es" if config.workers > 1 else ""),
         err=True,
     )
     # One HTTP process: the engine processes are its pool (serve/pool.py), started with the app.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, **uvicorn_options(config))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..repair import input_span, repair_text
 from ..report import Report
-from .align import align
+from .align import align, source_window
 from .facts import changed_facts
 from .features import Fingerprint, fingerprint
 from .store import Candidate, IndexError_, Reference, TraceIndex
@@ -150,10 +150,14 @@ def add_references(
 
 def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -> dict:
     ref = index.reference(cand.doc)
-    source = ref.text
+    source, shift = source_window(repaired, ref.text)  # a huge reference: only the stretch the copy matches
     passages = align(repaired, source)
     spans = [((p.copy_start, p.copy_end), (p.source_start, p.source_end)) for p in passages]
     facts = changed_facts(repaired, source, spans, index.pack.vocab)
+    for f in facts:
+        if f.get("source_start") is not None:
+            f["source_start"] += shift
+            f["source_end"] += shift
 
     def to_input(s: int | None, e: int | None) -> tuple[int | None, int | None]:
         return (None, None) if s is None or e is None else input_span(repairs, s, e)
@@ -166,8 +170,8 @@ def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -
         {
             "copy_start": cs,
             "copy_end": ce,
-            "source_start": p.source_start,
-            "source_end": p.source_end,
+            "source_start": p.source_start + shift,
+            "source_end": p.source_end + shift,
             "similarity": p.similarity,
             "source_text": source[p.source_start : p.source_end],
         }

@@ -9,6 +9,7 @@ of the story, or a source paragraph the copier left out); runs of nearly consecu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,13 @@ import numpy as np
 from ..decode.channel import FUNCTION_WORDS
 from ..tokens import PUNCT, WORD, Token, lm_form, sentence_tokens
 
-__all__ = ["Passage", "align"]
+__all__ = ["MAX_ALIGN_CHARS", "Passage", "align", "source_window"]
 
+# A reference longer than this is aligned only within a window of it (``source_window``): alignment
+# costs time and memory in proportion to copy x reference sentences, and one 10 MB reference made
+# every trace that found it take 15.7 s and 800 MB. The window is several times the copy's length.
+MAX_ALIGN_CHARS = 200_000
+_ANCHOR_RE = re.compile(r"\b(?:\d[\d.,]*\d|\d|[A-Z][a-z]+[A-Za-z]*|[a-z]{9,})\b")
 MIN_SIMILARITY = 0.25  # Dice overlap below which two sentences are not counterparts
 MAX_GAP = 1
 
@@ -122,3 +128,41 @@ def align(copy: str, source: str) -> list[Passage]:
         run.append((c, s))
     close()
     return passages
+
+
+def source_window(copy: str, source: str, limit: int = MAX_ALIGN_CHARS) -> tuple[str, int]:
+    """(part of ``source`` to align ``copy`` with, its offset): the whole source when it is at most
+    ``limit`` characters, else the ``limit``-character stretch holding the most occurrences of the
+    copy's names, numbers and long words (what a spinner leaves alone), cut at line breaks.
+
+    Each anchor is looked up with ``str.find`` (C speed), at most 40 of them, the rarest in the copy
+    first, so the cost stays a few passes over the reference however long it is.
+    """
+    if len(source) <= limit:
+        return source, 0
+    counts: dict[str, int] = {}
+    for m in _ANCHOR_RE.finditer(copy):
+        counts[m.group()] = counts.get(m.group(), 0) + 1
+    anchors = sorted(counts, key=lambda a: (counts[a], -len(a)))[:40]
+    hits: list[int] = []
+    for a in anchors:
+        pos = source.find(a)
+        while pos >= 0 and len(hits) < 200_000:
+            hits.append(pos)
+            pos = source.find(a, pos + len(a))
+    hits.sort()
+    best, start = 0, 0
+    lo = 0
+    for hi, pos in enumerate(hits):  # the window [pos - limit, pos] with the most hits (two pointers)
+        while pos - hits[lo] > limit * 0.9:
+            lo += 1
+        if hi - lo + 1 > best:
+            best, start = hi - lo + 1, hits[lo]
+    centre = start + int(limit * 0.45)  # the best stretch, in the middle
+    a = max(0, min(centre - limit // 2, len(source) - limit))
+    b = a + limit
+    cut = source.find("\n", a, a + limit // 20)  # start and end at line breaks where there are any
+    a = cut + 1 if a > 0 and cut >= 0 else a
+    cut = source.rfind("\n", b - limit // 20, b)
+    b = cut if b < len(source) and cut >= 0 else b
+    return source[a:b], a

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import sys
 import time
 
@@ -23,6 +25,15 @@ _pack_option = click.option(
 def _fail(message: str) -> None:
     click.echo(f"unspin: error: {message}", err=True)
     sys.exit(2)
+
+
+@contextlib.contextmanager
+def _intact(index_dir: str):
+    """One clear line, exit 2, for an index whose pages are damaged (it opened, a later read failed)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        _fail(f"{index_dir}: the index is damaged ({exc}); rebuild it with: unspin index build REFS... --index DIR")
 
 
 def _open(index_dir: str, pack_dir: str | None, create: bool = False):
@@ -55,12 +66,20 @@ def _add(refs_paths: tuple[str, ...], index_dir: str, pack_dir: str | None, work
     start = time.perf_counter()
     bar = tqdm(unit=" docs", disable=None, file=sys.stderr, mininterval=1.0)
     try:
-        n = add_references(idx, read_references(list(refs_paths), on_skip), workers, progress=bar.update)
+        with _intact(index_dir):
+            n = add_references(idx, read_references(list(refs_paths), on_skip), workers, progress=bar.update)
     except InputError as exc:
         _fail(str(exc))
     finally:
         bar.close()
     elapsed = time.perf_counter() - start
+    if idx.duplicates:
+        shown = ", ".join(repr(d) for d in idx.duplicates[:5]) + (" ..." if len(idx.duplicates) > 5 else "")
+        click.echo(
+            f"unspin: warning: {len(idx.duplicates)} reference id(s) given more than once; the last one of each "
+            f"was kept: {shown}",
+            err=True,
+        )
     more = f" ({len(skipped) - 20} more not shown)" if len(skipped) > 20 else ""
     click.echo(
         f"indexed {n} references in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f}/s); "
@@ -111,7 +130,8 @@ def add_cmd(refs: tuple[str, ...], index_dir: str, workers: int | None, pack_dir
 def remove_cmd(ids: tuple[str, ...], index_dir: str, pack_dir: str | None) -> None:
     """Remove references by id (in one transaction)."""
     idx = _open(index_dir, pack_dir)
-    n = idx.remove(ids)
+    with _intact(index_dir):
+        n = idx.remove(ids)
     click.echo(f"removed {n} of {len(ids)} ids; index now holds {len(idx)}", err=True)
     idx.close()
 
@@ -122,7 +142,8 @@ def remove_cmd(ids: tuple[str, ...], index_dir: str, pack_dir: str | None) -> No
 def info_cmd(index_dir: str, pack_dir: str | None) -> None:
     """What an index holds: documents, postings, size on disk, versions (JSON)."""
     idx = _open(index_dir, pack_dir)
-    click.echo(json.dumps(idx.info(), indent=1))
+    with _intact(index_dir):
+        click.echo(json.dumps(idx.info(), indent=1))
     idx.close()
 
 
@@ -149,12 +170,13 @@ def trace_cmd(
     except InputError as exc:
         _fail(str(exc))
     idx = _open(index_dir, pack_dir)
-    if with_check:
-        from ..decode import check
+    with _intact(index_dir):
+        if with_check:
+            from ..decode import check
 
-        report = attach_trace(check(text, idx.pack), idx, top)
-    else:
-        report = trace(text, idx, top)
+            report = attach_trace(check(text, idx.pack), idx, top)
+        else:
+            report = trace(text, idx, top)
     if as_json:
         click.echo(to_json(report))
     else:

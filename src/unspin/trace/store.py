@@ -117,7 +117,10 @@ class TraceIndex:
     def __init__(self, directory: Path | str, pack, create: bool = False) -> None:
         self.directory = Path(directory)
         self.pack = pack
+        self.duplicates: list[str] = []  # ids given again while adding, whose earlier record was replaced
         db = self.directory / DB_NAME
+        if self.directory.exists() and not self.directory.is_dir():
+            raise IndexError_(f"{self.directory}: is a file; an index is a directory (give a new or existing one)")
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
         elif not db.is_file():
@@ -197,6 +200,12 @@ class TraceIndex:
 
     def _write(self, items: list[tuple[Reference, Fingerprint]]) -> int:
         conn = self.conn
+        # One id twice in a batch: the last one wins, as it would across batches (and across runs).
+        last = {ref.id: i for i, (ref, _) in enumerate(items)}
+        if len(last) < len(items):
+            seen = set(last.values())
+            self.duplicates.extend(ref.id for i, (ref, _) in enumerate(items) if i not in seen)
+            items = [item for i, item in enumerate(items) if i in seen]
         with self._transaction():
             removed = self._delete(conn, [ref.id for ref, _ in items])
             rows = []
