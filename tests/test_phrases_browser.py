@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def test_open_a_list_file_and_see_its_matches_apart(url: str, browser, tmp_path:
     page.wait_for_selector("#phrases-server:not([hidden])")
     assert "server.tsv" in page.locator("#phrases-server").inner_text()
     page.set_input_files("#phrases-file", str(mine))
-    page.wait_for_function("document.getElementById('phrases').value.includes('bosom peril')")
+    # A locator wait, not wait_for_function: the page's CSP (script-src 'self') forbids the eval it uses.
+    sync_api.expect(page.locator("#phrases")).to_have_value(re.compile("bosom peril"))
     page.click("#check")
     page.wait_for_selector("#results:not([hidden])")
     listed = page.locator("#view-marked button.spun.listed")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,7 +168,8 @@ def test_html_file_drop_is_read_as_text(url: str, browser, tmp_path: Path) -> No
         encoding="utf-8",
     )
     page.set_input_files("#file", str(f))
-    page.wait_for_function("document.querySelector('#text').value.includes('Second')")
+    # A locator wait, not wait_for_function: the page's CSP (script-src 'self') forbids the eval it uses.
+    sync_api.expect(page.locator("#text")).to_have_value(re.compile("Second"))
     value = page.input_value("#text")
     assert "First & # 39 para." in value and "x()" not in value and "<p>" not in value
     page.click("#repair-only")
