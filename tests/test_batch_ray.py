@@ -56,3 +56,25 @@ def test_ray_engine_gives_the_local_engines_output_and_resumes_its_run(tmp_path:
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"{CHUNK} already done" in again.stderr
     assert half.read_bytes() == local.read_bytes()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Data's own, from its DataContext
+def test_ray_engine_over_several_windows_commits_every_chunk_once(tmp_path: Path) -> None:
+    # The CLI's window (WINDOW chunks) is larger than any test input, so call the engine with a window
+    # of 2 on 5 chunks: three windows (2, 2, 1), each a fresh Ray Data pipeline and actor pool.
+    from itertools import groupby
+
+    from unspin.batch.ray_engine import run_on_ray
+    from unspin.batch.sources import read_records
+
+    src = _input(tmp_path / "in.jsonl", n=4 * CHUNK + 5)
+    local = tmp_path / "local.jsonl"
+    assert _batch(str(src), str(local), "--workers", "1", "--fast").returncode == 0
+    records = read_records([str(src)], "text", "id")
+    todo = ((no, list(group)) for no, group in groupby(records, key=lambda r: r.index // CHUNK))
+    committed: list[tuple[int, list[dict]]] = []
+    run_on_ray(todo, lambda no, rows: committed.append((no, rows)), True, None, None, workers=2, window=2)
+    assert sorted(no for no, _ in committed) == [0, 1, 2, 3, 4], "every chunk committed exactly once"
+    rows = [row for _, chunk_rows in sorted(committed, key=lambda c: c[0]) for row in chunk_rows]
+    assert rows == [json.loads(line) for line in local.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 4 * CHUNK + 5 and len({r["id"] for r in rows}) == len(rows)

@@ -86,23 +86,38 @@ def test_huge_file_json_refuses(tmp_path: Path) -> None:
     assert p.returncode == 2 and b"MB limit" in p.stderr and p.stdout == b"" and p.stderr.count(b"\n") == 1
 
 
+# Runs one command and prints its exit code and peak resident memory: RUSAGE_CHILDREN is the maximum
+# over all waited-for children, so a fresh wrapper with a single child gives that child's own figure.
+_PEAK_RSS = """
+import resource, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    code = subprocess.run(sys.argv[2:], stdout=out).returncode
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)  # Linux: KiB
+"""
+
+
 def test_large_file_streams(tmp_path: Path) -> None:
     # Plain repair streams, so a file over the one-document limit still goes through, in bounded memory.
     path = tmp_path / "large.txt"
     clean = b"The minister said no to the plan, and the quota stayed as it was in 2019.\n" * 999
     damaged = b"The minister said &#39;no&#39; to the plan.\n"
+    blocks = 96 * 1024 * 1024 // len(clean)
     with path.open("wb") as fh:
-        for _ in range(36 * 1024 * 1024 // len(clean)):
+        for _ in range(blocks):
             fh.write(clean + damaged)
     out = tmp_path / "out.txt"
-    with out.open("wb") as fh:
-        q = subprocess.run([sys.executable, "-m", "unspin", "repair", str(path)], stdout=fh, stderr=subprocess.PIPE)
+    cmd = [sys.executable, "-m", "unspin", "repair", str(path)]
+    q = subprocess.run([sys.executable, "-c", _PEAK_RSS, str(out), *cmd], capture_output=True, timeout=600)
     assert q.returncode == 0, q.stderr
-    blocks = 36 * 1024 * 1024 // len(clean)
+    code, peak = map(int, q.stdout.split())
+    assert code == 0, q.stderr
     assert out.stat().st_size == path.stat().st_size - 8 * blocks
     with out.open("rb") as fh:
         fh.seek(len(clean))
         assert fh.readline() == b"The minister said 'no' to the plan.\n"
+    # Reading the whole ~100 MB file (let alone decoding it) would take more than its size; streaming
+    # takes the interpreter and the repair code (~40 MB) whatever the size.
+    assert peak < path.stat().st_size // 2, f"peak RSS {peak >> 20} MiB for a {path.stat().st_size >> 20} MiB input"
 
 
 def test_usage_errors_exit_2() -> None:

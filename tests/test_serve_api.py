@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,9 +35,15 @@ TEXT = EXAMPLE.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    with running(ServeConfig(pack_dir=str(serve_pack_dir()), timeout=120)) as base:
-        yield base
+def served() -> Iterator[tuple[str, Any]]:
+    """The module's server (answer cache on, as by default): its URL and app."""
+    with running_app(ServeConfig(pack_dir=str(serve_pack_dir()), timeout=120)) as base_app:
+        yield base_app
+
+
+@pytest.fixture(scope="module")
+def url(served: tuple[str, Any]) -> str:
+    return served[0]
 
 
 def post(url: str, path: str, body: object, **kw: object) -> httpx.Response:
@@ -91,10 +98,41 @@ def test_restore_and_fast_mode(url: str) -> None:
     assert strict["score"] == d["score"]
 
 
-def test_repeated_request_gets_the_same_answer(url: str) -> None:
-    a = post(url, "/v1/check", {"text": TEXT + " Again."})
-    b = post(url, "/v1/check", {"text": TEXT + " Again."})
+def test_repeated_request_gets_the_same_answer() -> None:
+    # The answer cache is off, so every answer is computed: by the same worker one after the other,
+    # then by both workers at once (the second request finds the first worker busy).
+    config = ServeConfig(pack_dir=str(serve_pack_dir()), timeout=120, workers=2, cache_bytes=0)
+    with running_app(config) as (base, app):
+        wait_until(lambda: app.state.pool.ready == 2, "both workers")
+        jobs = len(app.state.pool.dispatched)
+        a = post(base, "/v1/check", {"text": TEXT + " Again."})
+        b = post(base, "/v1/check", {"text": TEXT + " Again."})
+        together: list[httpx.Response] = []
+        threads = [
+            threading.Thread(target=lambda: together.append(post(base, "/v1/check", {"text": TEXT + " Again."})))
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(app.state.pool.dispatched) - jobs == 4, "no answer came from a cache"
     assert a.status_code == b.status_code == 200 and a.content == b.content
+    assert [r.status_code for r in together] == [200, 200] and all(r.content == a.content for r in together)
+    assert json.loads(a.content)["spans"], "the answer compared has spans, not only a verdict"
+
+
+def test_the_cache_answers_a_repeat(served: tuple[str, Any]) -> None:
+    base, app = served
+    jobs = len(app.state.pool.dispatched)
+    a = post(base, "/v1/check", {"text": TEXT + " Once more."})
+    assert len(app.state.pool.dispatched) - jobs == 1
+    b = post(base, "/v1/check", {"text": TEXT + " Once more."})
+    assert len(app.state.pool.dispatched) - jobs == 1, "the repeat was answered without a worker"
+    assert a.status_code == b.status_code == 200 and a.content == b.content
+    # Other options are another answer, computed anew.
+    assert post(base, "/v1/check", {"text": TEXT + " Once more.", "fast": True}).status_code == 200
+    assert len(app.state.pool.dispatched) - jobs == 2
 
 
 @pytest.mark.parametrize(
