@@ -139,7 +139,7 @@ def trace_cmd(
 ) -> None:
     """Find where a copy came from: candidate sources, aligned passages side by side, changed facts.
 
-    Exit status: 0 when a source was found, 1 when none was, 2 on error.
+    Exit status: 0 when a confident source was found (is_source), 1 when none was, 2 on error.
     """
     from ..render import render_trace, to_json
     from . import attach_trace, trace
@@ -160,4 +160,4 @@ def trace_cmd(
     else:
         out = click.get_text_stream("stdout")
         render_trace(report, out, out.isatty() if color is None else color)
-    sys.exit(0 if report.trace else 1)
+    sys.exit(0 if any(s["is_source"] for s in report.trace) else 1)

@@ -19,18 +19,17 @@ Python, because the index stores them on disk.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..decode.channel import FUNCTION_WORDS
-from ..tokens import lm_form
+from ..tokens import PUNCT, lm_form, tokenize
 
 __all__ = ["FEATURES_VERSION", "Fingerprint", "fingerprint", "stable_hash"]
 
 # Bump when what a fingerprint contains changes: an index built with other features cannot be queried.
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 # A lower-case word is an anchor when the language pack saw it fewer times than this in ~125 M words
 # of Wikipedia: rare enough that spinners' tables seldom list it, and selective in an index.
@@ -94,10 +93,9 @@ class Fingerprint:
         return self.anchors[:POSTED]
 
 
-# Trace cuts text its own way, in one regex pass: only source and copy need to agree, and tracing
-# must index a collection at thousands of documents a second. Numbers keep their separators; words
-# keep inner apostrophes; of punctuation only what ends sentences and clauses or opens quotes stays.
-_TOKEN_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|[.!?;:,\"“”()]")
+# Text is cut by the tool's one tokenizer (``unspin.tokens.tokenize``); of punctuation only what
+# ends sentences and clauses or opens quotes enters the skeleton.
+_KEPT_PUNCT = frozenset('.!?;:,"“”()')
 _SENTENCE_END = frozenset('.!?"“”')
 
 # Per distinct token string: (anchor hash or 0, skeleton hash) when it opens a sentence, and when not.
@@ -138,18 +136,26 @@ def _forms(token: str, vocab) -> _Forms:
     return found
 
 
-def fingerprint(text: str, vocab) -> Fingerprint:
-    """Anchors and skeleton sketch of ``text``; ``vocab`` is the language pack's vocabulary."""
-    tokens = _TOKEN_RE.findall(text)
+def fingerprint(text: str, vocab, anchor_terms: list[str] | None = None) -> Fingerprint:
+    """Anchors and skeleton sketch of ``text``; ``vocab`` is the language pack's vocabulary.
+
+    With ``anchor_terms`` (a list), the anchors' lower-cased words are appended to it, in text order:
+    they are the names, numbers and rare words a full-text query weights up.
+    """
     anchors: set[int] = set()
     skeleton: list[int] = []
     initial = True
     words = 0
-    for tok in tokens:
+    for t in tokenize(text):
+        tok = t.text
+        if t.kind == PUNCT and tok not in _KEPT_PUNCT:
+            continue
         forms = _FORMS.get(tok) or _forms(tok, vocab)
         a, h = (forms[0], forms[1]) if initial else (forms[2], forms[3])
         if a:
             anchors.add(a)
+            if anchor_terms is not None:
+                anchor_terms.append(tok.lower().replace("’", "'"))
         skeleton.append(h)
         initial = tok in _SENTENCE_END
         words += tok[0].isalpha()

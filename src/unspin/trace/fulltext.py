@@ -1,0 +1,173 @@
+"""The full-text part of a trace index: tantivy (an embedded Lucene-like engine) over the references' terms.
+
+Retrieval is plain BM25 over word tokens: a spinner swaps a share of the words, a machine
+translation round trip reorders and rewords them, but most names, numbers and uncommon words of a
+copy are its source's, and BM25 over a long, weighted query finds that source among a million
+references in milliseconds. The fingerprints of ``features`` then re-rank what it found.
+
+Both sides are cut by ``unspin.tokens.tokenize`` (one tokenizer for the whole tool) and reduced to
+``terms``; tantivy only splits the joined terms on whitespace, so its terms are exactly ours.
+
+The tantivy directory lives inside the index directory (``fulltext/``), beside the SQLite file that
+is the record of the references. SQLite is written first, in the same transaction as a journal of
+the documents whose full-text entry is still to be written (``store.py``); tantivy is committed
+after, then the journal cleared. A crash in between leaves journal rows, replayed on the next open
+for writing: deletes by document number, then adds of what SQLite still holds (idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import tantivy
+
+from ..decode.channel import FUNCTION_WORDS
+from ..tokens import PUNCT, tokenize
+
+__all__ = ["FULLTEXT_FORMAT", "FullText", "terms"]
+
+FULLTEXT_FORMAT = 1
+DIRNAME = "fulltext"
+META = "unspin-fulltext.json"
+TOKENIZER = "unspin"
+BODY, DOC = "body", "doc"
+QUERY_TERMS = 64  # the copy's terms kept in a query, by tf-idf
+QUERY_ANCHORS = 32  # ... plus up to this many of its anchors (names, numbers) not among them
+ANCHOR_BOOST = 1.5
+WRITER_HEAP = 128_000_000
+# BM25's k1: a term's largest possible score is idf·(k1 + 1) (tantivy's defaults, k1 = 1.2).
+K1 = 1.2
+
+
+def terms(text: str) -> list[str]:
+    """The searchable terms of ``text``: its word and number tokens, lower-cased, function words out.
+
+    Numbers keep their digits (``lm_form`` would collapse them to 0: here "42" and "44" must differ).
+    """
+    out = []
+    for tok in tokenize(text):
+        if tok.kind == PUNCT:
+            continue
+        low = tok.text.lower().replace("’", "'")
+        if low not in FUNCTION_WORDS:
+            out.append(low)
+    return out
+
+
+class FullText:
+    """The tantivy index of one trace index directory; ``pack`` and format are checked on open."""
+
+    def __init__(self, directory: Path, identity: dict[str, str], create: bool) -> None:
+        self.path = Path(directory) / DIRNAME
+        meta_path = self.path / META
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field(BODY, stored=False, tokenizer_name=TOKENIZER, index_option="freq")
+        builder.add_integer_field(DOC, stored=True, indexed=True, fast=True)
+        self.schema = builder.build()
+        wanted = {"format": str(FULLTEXT_FORMAT), **identity}
+        if meta_path.is_file():
+            try:
+                found = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{self.path}: unreadable full-text metadata ({exc}); rebuild the index") from exc
+            for key, value in wanted.items():
+                if found.get(key) != value:
+                    raise ValueError(
+                        f"{self.path}: full-text part built with {key} {found.get(key)!r}, this unspin uses"
+                        f" {value!r}; rebuild the index"
+                    )
+        elif not create:
+            raise ValueError(f"{self.path}: no full-text part (an index of an older format); rebuild the index")
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            meta_path.write_text(json.dumps(wanted), encoding="utf-8")
+        try:
+            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        except ValueError as exc:
+            raise ValueError(f"{self.path}: not a usable full-text index ({exc}); rebuild the index") from exc
+        self.index.register_tokenizer(TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        self._writer = None
+        self._searcher = None
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def _w(self):
+        if self._writer is None:
+            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        return self._writer
+
+    def write(self, delete: Iterable[int], add: Iterable[tuple[int, str]]) -> None:
+        """Delete documents by number, add (number, joined terms) documents, and commit."""
+        w = self._w()
+        for doc in delete:
+            w.delete_documents_by_term(DOC, doc)
+        for doc, body in add:
+            d = tantivy.Document()
+            d.add_integer(DOC, doc)
+            d.add_text(BODY, body)
+            w.add_document(d)
+        w.commit()
+        self._searcher = None
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.wait_merging_threads()
+            self._writer = None
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def searcher(self):
+        if self._searcher is None:
+            self.index.reload()
+            self._searcher = self.index.searcher()
+        return self._searcher
+
+    def num_docs(self) -> int:
+        return self.searcher().num_docs
+
+    def docs(self) -> set[int]:
+        """Every document number in the full-text index (for consistency checks)."""
+        s = self.searcher()
+        n = s.num_docs
+        if not n:
+            return set()
+        hits = s.search(tantivy.Query.all_query(), limit=n).hits
+        return {s.doc(addr)[DOC][0] for _, addr in hits}
+
+    def query(self, text_terms: list[str], anchors: Iterable[str] = ()) -> tuple[list[tuple[str, float]], float]:
+        """The weighted terms of a query from a copy's terms, and the best BM25 score they could reach.
+
+        The ``QUERY_TERMS`` terms of highest tf·idf (a long copy would otherwise be a query of
+        hundreds of terms, slow and dominated by common words), each boosted by 1 + log(tf), plus
+        the copy's anchors not among them, boosted by ``ANCHOR_BOOST``.
+        """
+        s = self.searcher()
+        n = max(s.num_docs, 1)
+        tf = Counter(text_terms)
+        idf = {t: math.log(1 + (n - (df := s.doc_freq(BODY, t)) + 0.5) / (df + 0.5)) for t in tf}
+        ranked = sorted(tf, key=lambda t: (-(1 + math.log(tf[t])) * idf[t], t))
+        picked = [(t, 1 + math.log(tf[t])) for t in ranked[:QUERY_TERMS] if idf[t] > 0]
+        chosen = {t for t, _ in picked}
+        extra = [a for a in dict.fromkeys(anchors) if a in tf and a not in chosen][:QUERY_ANCHORS]
+        picked += [(a, ANCHOR_BOOST) for a in extra]
+        ceiling = sum(b * idf[t] * (K1 + 1) for t, b in picked)
+        return picked, ceiling
+
+    def search(self, weighted: list[tuple[str, float]], limit: int) -> list[tuple[int, float]]:
+        """(document number, BM25 score) of the best ``limit`` matches of a weighted query."""
+        if not weighted:
+            return []
+        s = self.searcher()
+        subs = [
+            (
+                tantivy.Occur.Should,
+                tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, BODY, t, index_option="freq"), b),
+            )
+            for t, b in weighted
+        ]
+        hits = s.search(tantivy.Query.boolean_query(subs), limit=limit).hits
+        return [(s.doc(addr)[DOC][0], score) for score, addr in hits]
