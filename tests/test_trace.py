@@ -314,3 +314,35 @@ def test_index_built_with_another_pack_is_refused_in_both_parts(tmp_path: Path, 
     meta.write_text(meta.read_text().replace(pack.label, "pack-yy@1"))
     with pytest.raises(IndexError_, match="full-text part built with pack 'pack-yy@1'"):
         open_index(tmp_path / "i", pack)
+
+
+def test_confident_source_restores_the_copy_with_its_wording(index) -> None:
+    report = trace(COPY, index, top=1)
+    by_text = {s.text: s for s in report.spans}
+    assert by_text["port"].original == "harbour" and "harbour" in by_text["port"].why
+    # Adjacent differing words are one run: the source's wording for the whole run.
+    assert by_text["44 freight vessels"].original == "42 cargo ships"
+    assert by_text["Shipping pledged"].original == "Transport promised"
+    for s in report.spans:
+        assert COPY[s.start : s.end] == s.text
+    # The restored copy is the source wherever each sentence was only reworded word for word.
+    assert report.restored.startswith("The harbour authority in Port Ellery said on Tuesday that 42 cargo ships")
+    assert "Captain Mira Olsen, who leads the pilots" in report.restored
+
+
+def test_cli_check_and_restore_with_an_index_use_the_sources_wording(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    copy = tmp_path / "copy.txt"
+    copy.write_text(COPY, encoding="utf-8")
+    where = str(tmp_path / "idx")
+    assert _unspin("index", "build", str(refs), "--index", where).returncode == 0
+    restored = _unspin("restore", str(copy), "--index", where)
+    assert restored.returncode == 0, restored.stderr
+    assert "The harbour authority in Port Ellery said on Tuesday that 42 cargo ships" in restored.stdout
+    checked = _unspin("check", str(copy), "--index", where, "--json")
+    report = json.loads(checked.stdout)
+    assert report["trace"][0]["id"] == "harbour" and report["trace"][0]["is_source"]
+    assert any(s["original"] == "harbour" and "harbour" in s["why"] for s in report["spans"])
+    bad = _unspin("restore", str(copy), "--index", str(tmp_path / "none"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no index at" in bad.stderr

@@ -80,17 +80,47 @@ _pack_option = click.option(
 )
 
 
+_index_option = click.option(
+    "--index",
+    "index_dir",
+    default=None,
+    metavar="DIR",
+    help="Reference index (unspin index build): restore from a traced source where the text aligns with one.",
+)
+
+
+def _open_index(index_dir: str | None, pack):
+    if index_dir is None:
+        return None
+    from .trace import IndexError_, open_index
+
+    try:
+        return open_index(index_dir, pack)
+    except IndexError_ as exc:
+        _fail(str(exc))
+
+
 @cli.command("check")
 @click.argument("source", default="-", metavar="[FILE|-]")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Score from which a text is spun.")
 @click.option("--fast", is_flag=True, help="Screening mode: a calibrated verdict without spans, for crawls.")
 @click.option("--color/--no-color", default=None, help="Colour (default: only when stdout is a terminal).")
+@_index_option
 @_pack_option
 def check_cmd(
-    source: str, as_json: bool, threshold: float | None, fast: bool, color: bool | None, pack_dir: str | None
+    source: str,
+    as_json: bool,
+    threshold: float | None,
+    fast: bool,
+    color: bool | None,
+    index_dir: str | None,
+    pack_dir: str | None,
 ) -> None:
     """Say whether a text was spun, where, and what the original words were.
+
+    With --index, the text is also traced: where it aligns with a confident source, the spans and
+    originals are the source's wording (the report's trace says which source).
 
     Exit status: 0 clean (or too short / not English to judge), 1 spun, 2 error.
     """
@@ -100,7 +130,13 @@ def check_cmd(
         text = read_text(source, warn=_warn)
     except InputError as exc:
         _fail(str(exc))
-    report = check(text, _pack(pack_dir), threshold=threshold, fast=fast)
+    pack = _pack(pack_dir)
+    index = _open_index(index_dir, pack)
+    report = check(text, pack, threshold=threshold, fast=fast)
+    if index is not None:
+        from .trace import attach_trace
+
+        attach_trace(report, index)
     if as_json:
         click.echo(to_json(report))
     else:
@@ -111,16 +147,25 @@ def check_cmd(
 
 @cli.command("restore")
 @click.argument("source", default="-", metavar="[FILE|-]")
+@_index_option
 @_pack_option
-def restore_cmd(source: str, pack_dir: str | None) -> None:
-    """Print the likely original wording: repaired, with every confident span restored."""
+def restore_cmd(source: str, index_dir: str | None, pack_dir: str | None) -> None:
+    """Print the likely original wording: repaired, with every confident span restored.
+
+    With --index, passages that align with a confident source take the source's wording."""
     from .decode import check
 
     try:
         text = read_text(source, warn=_warn)
     except InputError as exc:
         _fail(str(exc))
-    report = check(text, _pack(pack_dir))
+    pack = _pack(pack_dir)
+    index = _open_index(index_dir, pack)
+    report = check(text, pack)
+    if index is not None:
+        from .trace import attach_trace
+
+        attach_trace(report, index)
     click.echo(report.restored if report.restored is not None else report.repaired, nl=False)
 
 

@@ -189,9 +189,15 @@ def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP) -> R
 
     Every trace of a non-empty index lists candidates, each with a calibrated ``confidence``; only
     the first can be ``is_source`` (confident), and only it carries passages and changed facts.
+    A confident source also restores the copy: its aligned word differences become spans whose
+    ``original`` is the source's wording (``restore.py``), and ``report.restored`` follows them.
     """
     found = index.search(report.repaired, top=top)
     report.trace = [_source_result(index, c, report.repaired, report.repairs) for c in found]
+    if found and found[0].is_source and found[0].passages:
+        from .restore import restore_from_source
+
+        restore_from_source(report, found[0].id, index.reference(found[0].doc).text, found[0].passages)
     return report
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..decode.channel import FUNCTION_WORDS
 from ..tokens import PUNCT, WORD, Token, lm_form, sentence_tokens
 
-__all__ = ["Passage", "align"]
+__all__ = ["Passage", "align", "prepare"]
 
 MIN_SIMILARITY = 0.25  # Dice overlap below which two sentences are not counterparts
 MAX_GAP = 1
@@ -81,13 +81,24 @@ def _monotone_pairs(sim: np.ndarray) -> list[tuple[int, int]]:
     return pairs[::-1]
 
 
-def align(copy: str, source: str) -> list[Passage]:
-    """Passages of ``copy`` and ``source`` that correspond, in order; offsets index each text."""
-    copy_sents = [s for s in sentence_tokens(copy) if any(t.kind != PUNCT for t in s)]
-    source_sents = [s for s in sentence_tokens(source) if any(t.kind != PUNCT for t in s)]
+Prepared = tuple[list[list[Token]], list[set[str]]]
+
+
+def prepare(text: str) -> Prepared:
+    """A text's sentences and their comparison keys: compute a copy's once to align it with several sources."""
+    sents = [s for s in sentence_tokens(text) if any(t.kind != PUNCT for t in s)]
+    return sents, [_keys(s) for s in sents]
+
+
+def align(copy: str, source: str, prepared: Prepared | None = None) -> list[Passage]:
+    """Passages of ``copy`` and ``source`` that correspond, in order; offsets index each text.
+
+    ``prepared`` is ``prepare(copy)``, when the caller aligns one copy with several sources."""
+    copy_sents, copy_keys = prepared if prepared is not None else prepare(copy)
+    source_sents, source_keys = prepare(source)
     if not copy_sents or not source_sents:
         return []
-    sim = _similarity([_keys(s) for s in copy_sents], [_keys(s) for s in source_sents])
+    sim = _similarity(copy_keys, source_keys)
     pairs = _monotone_pairs(sim)
     passages: list[Passage] = []
     run: list[tuple[int, int]] = []

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .align import Passage, align
+from .align import Passage, align, prepare
 from .decide import calibration
 from .features import FEATURES_VERSION, Fingerprint, fingerprint
 from .fulltext import FULLTEXT_FORMAT, FullText, terms
@@ -38,7 +38,7 @@ FORMAT_VERSION = 2
 # How many candidates BM25 passes on to re-ranking, and how many of the re-ranked best are aligned
 # passage by passage (the slow, decisive feature).
 CANDIDATES = 40
-ALIGN_TOP = 3
+ALIGN_TOP = 2
 # A copy's anchor is "rare" when at most RARE_DF references hold it; the RARE_QUERY rarest are
 # looked up exactly (their short posting lists), so a candidate lacking the copy's own names shows.
 RARE_DF = 20
@@ -383,8 +383,9 @@ class TraceIndex:
             c.confidence = cal.rank(c.features)
             out.append(c)
         out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
+        prepared = prepare(text) if align_top else None
         for c in out[:align_top]:
-            c.passages = align(text, self.reference(c.doc).text)
+            c.passages = align(text, self.reference(c.doc).text, prepared)
             c.features["coverage"] = _coverage(c.passages, len(text))
             c.confidence = cal.confidence(c.features)
         for c in out[align_top:]:

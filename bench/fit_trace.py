@@ -1,0 +1,177 @@
+"""Fit the trace calibration (``src/unspin/data/trace-calibration.json``) and check it on the dev pairs.
+
+    python bench/fit_trace.py [--distractors 5000] [--present 800] [--absent 400] [--write]
+
+Collection: training Wikipedia articles (never the held-out ones ``trace.py`` measures on) as
+distractors, plus the sources of the present copies. Copies (``trace_data``): excerpts spun in every
+style at rates 10–60 %, a quarter each left as spun, sentence-reordered, clause-split or with
+sentences dropped; as many again of articles not in the collection (source absent).
+Fit: two logistic regressions (numpy IRLS, light L2): ``rank`` on the cheap features of every
+candidate, ``decide`` with the alignment coverage on the aligned best few; label 1 for the true
+source. The threshold is the smallest confidence at which at most ``--target`` of the source-absent
+copies get a (wrong) confident source. Then the dev pairs (real-pairs, train-pairs, seed) are traced
+among the same distractors with their sources added: every copy should rank its source first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEV, REPO, emit, load_jsonl, require_shared
+from trace_data import Copier, articles
+from unspin.pack import load
+from unspin.repair import repair_text
+from unspin.trace import Reference, add_references, open_index
+from unspin.trace.decide import CHEAP, FEATURES, Calibration
+from unspin.trace.store import CANDIDATES
+
+OUT = REPO / "src" / "unspin" / "data" / "trace-calibration.json"
+ALIGNED = 5
+
+
+def irls(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[list[float], float]:
+    """Logistic regression by Newton's method; returns (weights, bias)."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    reg = l2 * np.eye(xb.shape[1])
+    reg[-1, -1] = 0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -50, 50)))
+        g = xb.T @ (p - y) + reg @ w
+        h = (xb * (p * (1 - p))[:, None]).T @ xb + reg
+        step = np.linalg.solve(h, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return [round(float(v), 5) for v in w[:-1]], round(float(w[-1]), 5)
+
+
+def dev_pairs() -> list[dict]:
+    out = []
+    for name in ("real-pairs.jsonl", "train-pairs.jsonl", "seed-pair.jsonl"):
+        for p in load_jsonl(DEV / name):
+            out.append({**p, "set": name.split("-")[0], "style": p.get("style", "spinner")})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--distractors", type=int, default=5000)
+    ap.add_argument("--present", type=int, default=800)
+    ap.add_argument("--absent", type=int, default=400)
+    ap.add_argument("--target", type=float, default=0.005)
+    ap.add_argument("--shard", type=int, default=3)
+    ap.add_argument("--write", action="store_true", help="Write the fitted calibration into the package.")
+    args = ap.parse_args()
+    require_shared()
+    pack = load()
+    copier = Copier(pack)
+    stream = articles(args.shard)
+    distractors = [next(stream) for _ in range(args.distractors)]
+    sources = [next(stream) for _ in range(args.present)]
+    orphans = [next(stream) for _ in range(args.absent)]
+    present = [(copier(a["text"])[0], f"w{a['id']}") for a in sources]
+    absent = [(copier(a["text"])[0], None) for a in orphans]
+    pairs = dev_pairs()
+    dev_refs: dict[str, str] = {}
+    for p in pairs:
+        p["truth"] = dev_refs.setdefault(p["source_text"], f"dev-{p['id']}")
+    refs = [Reference(f"w{a['id']}", a["text"]) for a in distractors + sources]
+    refs += [Reference(i, t) for t, i in dev_refs.items()]
+
+    rank_x, rank_y, dec_x, dec_y = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        idx = open_index(Path(tmp) / "idx", pack, create=True)
+        t0 = time.perf_counter()
+        add_references(idx, refs)
+        print(f"built {len(refs)} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        t0 = time.perf_counter()
+        for text, truth in present + absent:
+            found = idx.search(repair_text(text)[0], top=CANDIDATES, align_top=ALIGNED)
+            for c in found:
+                label = float(c.id == truth)
+                rank_x.append([c.features[k] for k in CHEAP])
+                rank_y.append(label)
+                if c.passages is not None:
+                    dec_x.append([c.features[k] for k in FEATURES])
+                    dec_y.append(label)
+        print(f"searched {len(present) + len(absent)} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        rw, rb = irls(np.array(rank_x), np.array(rank_y))
+        dw, db = irls(np.array(dec_x), np.array(dec_y))
+        params = {
+            "features": list(FEATURES),
+            "rank": {"weights": rw, "bias": rb},
+            "decide": {"weights": dw, "bias": db},
+            "threshold": 0.5,
+        }
+        import unspin.trace.decide as decide
+
+        decide.calibration.cache_clear()
+        cal = Calibration(params)
+        decide.calibration = lambda: cal  # the fitted one, for the checks below
+        import unspin.trace.store as store
+
+        store.calibration = decide.calibration
+
+        def traced(queries):
+            out = []
+            for text, truth in queries:
+                found = idx.search(repair_text(text)[0], top=10)
+                rank = next((i + 1 for i, c in enumerate(found) if c.id == truth), None)
+                out.append((rank, found[0].confidence if found else 0.0, found[0].id if found else None))
+            return out
+
+        p_res, a_res = traced(present), traced(absent)
+        a_conf = sorted(c for _, c, _ in a_res)
+        allowed = int(args.target * len(a_conf))
+        threshold = max(0.5, a_conf[-allowed - 1] + 1e-4 if len(a_conf) > allowed else 0.5)
+        params["threshold"] = round(float(threshold), 4)
+        cal.threshold = params["threshold"]
+        dev = traced([(p["spun_text"], p["truth"]) for p in pairs])
+        idx.close()
+
+    def named(res, right: bool) -> float:
+        return round(sum(1 for r, c, _ in res if c >= threshold and (r == 1) == right) / len(res), 4)
+
+    by_style: dict[str, list] = {}
+    for p, r in zip(pairs, dev, strict=True):
+        by_style.setdefault(f"{p['set']}:{p['style']}", []).append(r)
+    result = {
+        "collection": len(refs),
+        "calibration": params,
+        "synthetic": {
+            "recall_at_1": round(sum(1 for r, _, _ in p_res if r == 1) / len(p_res), 4),
+            "named_right": named(p_res, True),
+            "named_wrong": named(p_res, False),
+        },
+        "absent": {"confident_wrong": round(sum(1 for c in a_conf if c >= threshold) / len(a_conf), 4),
+                   "confidence_p99": round(float(np.percentile(a_conf, 99)), 4)},
+        "dev": {
+            k: {
+                "pairs": len(v),
+                "first": sum(1 for r, _, _ in v if r == 1),
+                "named": sum(1 for r, c, _ in v if r == 1 and c >= threshold),
+                "misses": [r for r in v if r[0] != 1],
+            }
+            for k, v in sorted(by_style.items())
+        },
+    }
+    if args.write:
+        OUT.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
+    emit(
+        result,
+        f"fit_trace: synthetic R@1 {result['synthetic']['recall_at_1']}, named {result['synthetic']['named_right']};"
+        f" absent confidently wrong {result['absent']['confident_wrong']}; threshold {threshold:.3f}",
+    )
+
+
+if __name__ == "__main__":
+    main()
