@@ -346,3 +346,38 @@ def test_cli_check_and_restore_with_an_index_use_the_sources_wording(tmp_path: P
     assert any(s["original"] == "harbour" and "harbour" in s["why"] for s in report["spans"])
     bad = _unspin("restore", str(copy), "--index", str(tmp_path / "none"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no index at" in bad.stderr
+
+
+def test_sharded_index_gives_the_same_traces_as_one_index(tmp_path: Path, pack) -> None:
+    refs = [Reference(f"{k}-{i}", v + f" Item {i} of Site{i}.") for i in range(12) for k, v in REFS.items()]
+    refs.append(Reference("harbour", REFS["harbour"]))
+    one = open_index(tmp_path / "one", pack, create=True)
+    many = open_index(tmp_path / "many", pack, create=True, shards=3)
+    with one, many:
+        add_references(one, refs, workers=1)
+        add_references(many, refs, workers=1)
+        assert len(many) == len(one) == len(refs)
+        assert sorted(many.ids()) == sorted(one.ids())
+        assert all(len(s) > 0 for s in many.shards), "every shard holds some references"
+        for q in (COPY, REFS["library"], "Volcanic ash grounded flights across the archipelago."):
+            a, b = trace(q, one, top=5), trace(q, many, top=5)
+            assert a.to_dict() == b.to_dict()
+        assert trace(COPY, many).trace[0]["id"] == "harbour"
+        assert many.remove(["harbour"]) == 1 and len(many) == len(refs) - 1
+    # Reopened without saying it is sharded: the directory says so.
+    with open_index(tmp_path / "many", pack) as again:
+        assert len(again) == len(refs) - 1
+
+
+def test_cli_builds_a_sharded_index(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    where = str(tmp_path / "idx")
+    run = _unspin("index", "build", str(refs), "--index", where, "--shards", "2", "--workers", "1")
+    assert run.returncode == 0, run.stderr
+    info = json.loads(_unspin("index", "info", "--index", where).stdout)
+    assert info["shards"] == 2 and info["documents"] == 4
+    copy = tmp_path / "copy.txt"
+    copy.write_text(COPY, encoding="utf-8")
+    out = _unspin("trace", str(copy), "--index", where, "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["trace"][0]["id"] == "harbour"

@@ -48,8 +48,13 @@ def _pack(pack):
     return get_pack(pack)
 
 
-def open_index(directory: Path | str, pack=None, create: bool = False) -> TraceIndex:
-    """Open (or with ``create``, create) the index in ``directory``."""
+def open_index(directory: Path | str, pack=None, create: bool = False, shards: int | None = None):
+    """Open (or with ``create``, create) the index in ``directory``: a ``TraceIndex``, or a
+    ``ShardedIndex`` when the directory holds shards or ``shards`` asks for them."""
+    from .shards import ShardedIndex, is_sharded
+
+    if shards is not None or is_sharded(directory):
+        return ShardedIndex(directory, _pack(pack), create=create, shards=shards)
     return TraceIndex(directory, _pack(pack), create=create)
 
 
@@ -152,7 +157,7 @@ def add_references(
 def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -> dict:
     """One trace item. Passages and changed facts only for a confident source: for the others the
     alignment would set a stranger's text beside the copy as if it were its source."""
-    ref = index.reference(cand.doc)
+    ref = index.source_of(cand)
     out = {"id": ref.id, "score": cand.score, "confidence": cand.confidence, "is_source": cand.is_source}
     out.update({k: v for k, v in (("url", ref.url), ("title", ref.title), ("date", ref.date)) if v})
     if not cand.is_source:
@@ -197,13 +202,13 @@ def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP) -> R
     if found and found[0].is_source and found[0].passages:
         from .restore import restore_from_source
 
-        restore_from_source(report, found[0].id, index.reference(found[0].doc).text, found[0].passages)
+        restore_from_source(report, found[0].id, index.source_of(found[0]).text, found[0].passages)
     return report
 
 
 def trace(text: str, index: TraceIndex | Path | str, top: int = DEFAULT_TOP, pack=None) -> Report:
     """Repair ``text`` and trace it in ``index``: a report with ``repairs`` and ``trace`` filled."""
-    if not isinstance(index, TraceIndex):
+    if isinstance(index, (str, Path)):
         index = open_index(index, pack)
     repaired, repairs = repair_text(text)
     return attach_trace(Report(repaired=repaired, repairs=repairs), index, top)

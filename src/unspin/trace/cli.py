@@ -25,7 +25,7 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _open(index_dir: str, pack_dir: str | None, create: bool = False):
+def _open(index_dir: str, pack_dir: str | None, create: bool = False, shards: int | None = None):
     from ..pack import load
     from . import IndexError_, open_index
 
@@ -34,17 +34,24 @@ def _open(index_dir: str, pack_dir: str | None, create: bool = False):
     except (FileNotFoundError, ValueError, OSError) as exc:
         _fail(f"cannot load the language pack: {exc}")
     try:
-        return open_index(index_dir, pack, create=create)
+        return open_index(index_dir, pack, create=create, shards=shards)
     except IndexError_ as exc:
         _fail(str(exc))
 
 
-def _add(refs_paths: tuple[str, ...], index_dir: str, pack_dir: str | None, workers: int | None, create: bool) -> None:
+def _add(
+    refs_paths: tuple[str, ...],
+    index_dir: str,
+    pack_dir: str | None,
+    workers: int | None,
+    create: bool,
+    shards: int | None = None,
+) -> None:
     from tqdm import tqdm
 
     from . import Skipped, add_references, read_references
 
-    idx = _open(index_dir, pack_dir, create=create)
+    idx = _open(index_dir, pack_dir, create=create, shards=shards)
     skipped: list[Skipped] = []
 
     def on_skip(s: Skipped) -> None:
@@ -84,14 +91,22 @@ _workers_option = click.option(
 @click.argument("refs", nargs=-1, required=True, metavar="REFS...")
 @_index_option
 @_workers_option
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="Split the index into N shards (queried scatter-gather; served by Ray actors in batch --engine ray).",
+)
 @_pack_option
-def build_cmd(refs: tuple[str, ...], index_dir: str, workers: int | None, pack_dir: str | None) -> None:
+def build_cmd(
+    refs: tuple[str, ...], index_dir: str, workers: int | None, shards: int | None, pack_dir: str | None
+) -> None:
     """Create an index from JSONL (.gz/.zst) or Parquet records {id, text, url?, title?, date?}.
 
     Each thousand references is committed as one transaction: an interrupted build keeps what it
     committed, and running it again continues (ids already in the index are replaced, not doubled).
     """
-    _add(refs, index_dir, pack_dir, workers, create=True)
+    _add(refs, index_dir, pack_dir, workers, create=True, shards=shards)
 
 
 @index.command("add")

@@ -1,9 +1,11 @@
 """The full-text part of a trace index: tantivy (an embedded Lucene-like engine) over the references' terms.
 
-Retrieval is plain BM25 over word tokens: a spinner swaps a share of the words, a machine
-translation round trip reorders and rewords them, but most names, numbers and uncommon words of a
-copy are its source's, and BM25 over a long, weighted query finds that source among a million
-references in milliseconds. The fingerprints of ``features`` then re-rank what it found.
+Retrieval is idf-weighted term matching over word tokens: a spinner swaps a share of the words, a
+machine translation round trip reorders and rewords them, but most names, numbers and uncommon
+words of a copy are its source's, and a long, weighted query over them finds that source among a
+million references in milliseconds. Each query term is a constant-score clause weighted by its
+collection-wide idf (not tantivy's per-segment BM25), so that a sharded index scores exactly like
+one index. The fingerprints of ``features`` then re-rank what it found.
 
 Both sides are cut by ``unspin.tokens.tokenize`` (one tokenizer for the whole tool) and reduced to
 ``terms``; tantivy only splits the joined terms on whitespace, so its terms are exactly ours.
@@ -28,9 +30,9 @@ import tantivy
 from ..decode.channel import FUNCTION_WORDS
 from ..tokens import PUNCT, tokenize
 
-__all__ = ["FULLTEXT_FORMAT", "FullText", "terms"]
+__all__ = ["FULLTEXT_FORMAT", "FullText", "query_weights", "terms"]
 
-FULLTEXT_FORMAT = 1
+FULLTEXT_FORMAT = 2
 DIRNAME = "fulltext"
 META = "unspin-fulltext.json"
 TOKENIZER = "unspin"
@@ -39,8 +41,26 @@ QUERY_TERMS = 64  # the copy's terms kept in a query, by tf-idf
 QUERY_ANCHORS = 32  # ... plus up to this many of its anchors (names, numbers) not among them
 ANCHOR_BOOST = 1.5
 WRITER_HEAP = 128_000_000
-# BM25's k1: a term's largest possible score is idf·(k1 + 1) (tantivy's defaults, k1 = 1.2).
-K1 = 1.2
+
+
+def query_weights(
+    text_terms: list[str], anchors: Iterable[str], doc_freq: dict[str, int], documents: int
+) -> list[tuple[str, float]]:
+    """The weighted terms of a query made from a copy's terms, given collection-wide statistics.
+
+    The ``QUERY_TERMS`` terms of highest tf·idf (a long copy would otherwise be a query of hundreds
+    of terms, slow and dominated by common words), each weighted idf·(1 + log tf), plus the copy's
+    anchors (names, numbers, rare words) not among them, weighted idf·``ANCHOR_BOOST``. Terms no
+    reference holds are left out (they match nothing).
+    """
+    n = max(documents, 1)
+    tf = Counter(text_terms)
+    idf = {t: math.log(1 + (n - doc_freq[t] + 0.5) / (doc_freq[t] + 0.5)) for t in tf if doc_freq.get(t)}
+    ranked = sorted(idf, key=lambda t: (-(1 + math.log(tf[t])) * idf[t], t))
+    picked = [(t, (1 + math.log(tf[t])) * idf[t]) for t in ranked[:QUERY_TERMS]]
+    chosen = {t for t, _ in picked}
+    extra = [a for a in dict.fromkeys(anchors) if a in idf and a not in chosen][:QUERY_ANCHORS]
+    return picked + [(a, ANCHOR_BOOST * idf[a]) for a in extra]
 
 
 def terms(text: str) -> list[str]:
@@ -65,7 +85,7 @@ class FullText:
         self.path = Path(directory) / DIRNAME
         meta_path = self.path / META
         builder = tantivy.SchemaBuilder()
-        builder.add_text_field(BODY, stored=False, tokenizer_name=TOKENIZER, index_option="freq")
+        builder.add_text_field(BODY, stored=False, tokenizer_name=TOKENIZER, index_option="basic")
         builder.add_integer_field(DOC, stored=True, indexed=True, fast=True)
         self.schema = builder.build()
         wanted = {"format": str(FULLTEXT_FORMAT), **identity}
@@ -138,36 +158,28 @@ class FullText:
         hits = s.search(tantivy.Query.all_query(), limit=n).hits
         return {s.doc(addr)[DOC][0] for _, addr in hits}
 
-    def query(self, text_terms: list[str], anchors: Iterable[str] = ()) -> tuple[list[tuple[str, float]], float]:
-        """The weighted terms of a query from a copy's terms, and the best BM25 score they could reach.
-
-        The ``QUERY_TERMS`` terms of highest tf·idf (a long copy would otherwise be a query of
-        hundreds of terms, slow and dominated by common words), each boosted by 1 + log(tf), plus
-        the copy's anchors not among them, boosted by ``ANCHOR_BOOST``.
-        """
+    def doc_freqs(self, text_terms: Iterable[str]) -> dict[str, int]:
         s = self.searcher()
-        n = max(s.num_docs, 1)
-        tf = Counter(text_terms)
-        idf = {t: math.log(1 + (n - (df := s.doc_freq(BODY, t)) + 0.5) / (df + 0.5)) for t in tf}
-        ranked = sorted(tf, key=lambda t: (-(1 + math.log(tf[t])) * idf[t], t))
-        picked = [(t, 1 + math.log(tf[t])) for t in ranked[:QUERY_TERMS] if idf[t] > 0]
-        chosen = {t for t, _ in picked}
-        extra = [a for a in dict.fromkeys(anchors) if a in tf and a not in chosen][:QUERY_ANCHORS]
-        picked += [(a, ANCHOR_BOOST) for a in extra]
-        ceiling = sum(b * idf[t] * (K1 + 1) for t, b in picked)
-        return picked, ceiling
+        return {t: s.doc_freq(BODY, t) for t in text_terms}
 
     def search(self, weighted: list[tuple[str, float]], limit: int) -> list[tuple[int, float]]:
-        """(document number, BM25 score) of the best ``limit`` matches of a weighted query."""
+        """(document number, score) of the best ``limit`` matches of a weighted query.
+
+        A document's score is the sum of the weights of the query terms it holds: the weights carry
+        the collection-wide idf (see ``query_weights``), so every shard of a sharded index scores a
+        document exactly as one index would, and scatter-gather returns the same candidates.
+        """
         if not weighted:
             return []
         s = self.searcher()
         subs = [
             (
                 tantivy.Occur.Should,
-                tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, BODY, t, index_option="freq"), b),
+                tantivy.Query.const_score_query(
+                    tantivy.Query.term_query(self.schema, BODY, t, index_option="basic"), w
+                ),
             )
-            for t, b in weighted
+            for t, w in weighted
         ]
         hits = s.search(tantivy.Query.boolean_query(subs), limit=limit).hits
         return [(s.doc(addr)[DOC][0], score) for score, addr in hits]

@@ -28,10 +28,10 @@ import numpy as np
 
 from .align import Passage, align, prepare
 from .decide import calibration
-from .features import FEATURES_VERSION, Fingerprint, fingerprint
-from .fulltext import FULLTEXT_FORMAT, FullText, terms
+from .features import FEATURES_VERSION, POSTED, Fingerprint, fingerprint
+from .fulltext import FULLTEXT_FORMAT, FullText, query_weights, terms
 
-__all__ = ["Candidate", "IndexError_", "Reference", "TraceIndex"]
+__all__ = ["Candidate", "IndexError_", "Reference", "TraceIndex", "search"]
 
 DB_NAME = "index.sqlite"
 FORMAT_VERSION = 2
@@ -88,6 +88,7 @@ class Candidate:
     size: int  # ... and of this reference
     confidence: float = 0.0
     is_source: bool = False
+    shard: int = 0
     passages: list[Passage] | None = field(default=None, repr=False)
 
     @property
@@ -315,94 +316,128 @@ class TraceIndex:
             raise KeyError(doc)
         return Reference(row[0], zlib.decompress(row[1]).decode("utf-8"), row[2], row[3], row[4])
 
+    def source_of(self, cand: Candidate) -> Reference:
+        return self.reference(cand.doc)
+
     def ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM docs ORDER BY doc")]
 
+    # --- the shard interface (``search`` below; Ray actors serve the same methods, ``shards.py``) --
+
+    def stats(self, text_terms: list[str]) -> tuple[int, dict[str, int]]:
+        """(documents, document frequency of each term) in this index."""
+        return self.fulltext.num_docs(), self.fulltext.doc_freqs(dict.fromkeys(text_terms))
+
+    def candidates(self, weighted: list[tuple[str, float]], limit: int) -> list[tuple]:
+        """(doc, score, id, anchors, sketch) of the best ``limit`` matches of a weighted query."""
+        hits = dict(self.fulltext.search(weighted, limit))
+        if not hits:
+            return []
+        marks = ",".join("?" * len(hits))
+        rows = self.conn.execute(f"SELECT doc, id, anchors, sketch FROM docs WHERE doc IN ({marks})", list(hits))
+        return [(doc, hits[doc], ref_id, anchors, sketch) for doc, ref_id, anchors, sketch in rows]
+
+    def holders(self, rare: list[str], limit: int) -> list[list[int]]:
+        """For each term, the documents holding it (at most ``limit``)."""
+        return [[doc for doc, _ in self.fulltext.search([(t, 1.0)], limit)] for t in rare]
+
+    # --- reading ---------------------------------------------------------------------------------
+
     def retrieve(self, text: str) -> list[tuple[int, float]]:
-        """BM25 retrieval alone: (document number, score) of the ``CANDIDATES`` best, best first."""
-        anchor_terms: list[str] = []
-        fingerprint(text, self.pack.vocab, anchor_terms)
-        weighted, _ = self.fulltext.query(terms(text), anchor_terms)
+        """Retrieval alone: (document number, score) of the ``CANDIDATES`` best, best first."""
+        weighted = _weighted([self], text, self.pack.vocab)[0]
         return self.fulltext.search(weighted, CANDIDATES)
 
     def search(self, text: str, top: int = 5, align_top: int = ALIGN_TOP) -> list[Candidate]:
-        """The references most likely to be the source of ``text``, best first, with confidences.
+        """The references most likely to be the source of ``text``, best first (see ``search``)."""
+        return search([self], text, self.pack.vocab, top, align_top)
 
-        BM25 over the copy's weighted terms gathers ``CANDIDATES``; the fingerprint features rank
-        them (calibrated ``rank`` model); the best ``align_top`` are aligned passage by passage and
-        get their ``confidence`` from the calibrated ``decide`` model. Only the first can be
-        ``is_source``.
-        """
-        anchor_terms: list[str] = []
-        fp = fingerprint(text, self.pack.vocab, anchor_terms)
-        text_terms = terms(text)
-        weighted, ceiling = self.fulltext.query(text_terms, anchor_terms)
-        hits = self.fulltext.search(weighted, CANDIDATES)
-        if not hits:
-            return []
-        bm25 = dict(hits)
-        marks = ",".join("?" * len(bm25))
-        rows = self.conn.execute(
-            f"SELECT doc, id, anchors, sketch FROM docs WHERE doc IN ({marks})", list(bm25)
-        ).fetchall()
-        rare_holders = self._rare_holders(anchor_terms)
-        cal = calibration()
-        best_bm25 = max(bm25.values())
-        q_anchors = fp.anchors
-        out = []
-        for doc, ref_id, anchors, sketch in rows:
-            theirs = np.frombuffer(sketch, dtype=np.uint32)
-            posted = np.frombuffer(anchors, dtype=np.int64)
-            shared = int(np.intersect1d(fp.sketch, theirs, assume_unique=True).size)
-            # The reference posts a bottom-k sample of its anchors: compare the copy's anchors below
-            # the sample's largest hash (all of them when the reference has fewer than k).
-            if posted.size:
-                comparable = q_anchors if posted.size < 96 else q_anchors[q_anchors <= posted[-1]]
-                held = np.intersect1d(comparable, posted, assume_unique=True).size / max(1, comparable.size)
-            else:
-                held = 0.0
-            absent = (
-                sum(1 for holders in rare_holders if doc not in holders) / len(rare_holders) if rare_holders else 0.0
-            )
-            c = Candidate(
-                doc,
-                ref_id,
-                bm25[doc],
-                {
-                    "bm25_norm": bm25[doc] / ceiling if ceiling else 0.0,
-                    "bm25_rel": bm25[doc] / best_bm25 if best_bm25 else 0.0,
-                    "sketch": shared / (min(fp.sketch.size, theirs.size) + SHRINK),
-                    "anchors": float(held),
-                    "rare_absent": absent,
-                    "coverage": 0.0,
-                },
-                shared,
-                int(fp.sketch.size),
-                int(theirs.size),
-            )
-            c.confidence = cal.rank(c.features)
-            out.append(c)
-        out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
-        prepared = prepare(text) if align_top else None
-        for c in out[:align_top]:
-            c.passages = align(text, self.reference(c.doc).text, prepared)
-            c.features["coverage"] = _coverage(c.passages, len(text))
-            c.confidence = cal.confidence(c.features)
-        for c in out[align_top:]:
-            c.confidence = cal.confidence(c.features)  # coverage unknown: counted as none
-        out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
-        for c in out:
-            c.confidence = round(c.confidence, 4)
-        out[0].is_source = out[0].confidence >= cal.threshold
-        return out[:top]
 
-    def _rare_holders(self, anchor_terms: list[str]) -> list[set[int]]:
-        """For the copy's rarest anchors (held by at most ``RARE_DF`` references), who holds each."""
-        s = self.fulltext.searcher()
-        dfs = {}
-        for t in dict.fromkeys(anchor_terms):
-            df = s.doc_freq("body", t)
-            if 0 < df <= RARE_DF:
-                dfs[t] = df
-        rarest = sorted(dfs, key=lambda t: (dfs[t], t))[:RARE_QUERY]
-        return [{doc for doc, _ in self.fulltext.search([(t, 1.0)], RARE_DF)} for t in rarest]
+def _weighted(shards, text: str, vocab) -> tuple[list[tuple[str, float]], Fingerprint, list[str], dict, int]:
+    anchor_terms: list[str] = []
+    fp = fingerprint(text, vocab, anchor_terms)
+    text_terms = terms(text)
+    df: dict[str, int] = {}
+    n = 0
+    for shard in shards:
+        docs, freqs = shard.stats(list(dict.fromkeys(text_terms)))
+        n += docs
+        for t, f in freqs.items():
+            df[t] = df.get(t, 0) + f
+    return query_weights(text_terms, anchor_terms, df, n), fp, anchor_terms, df, n
+
+
+def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -> list[Candidate]:
+    """The references of ``shards`` most likely to be the source of ``text``, best first, with confidences.
+
+    Scatter-gather: collection-wide term statistics make the query (``fulltext.query_weights``);
+    each shard returns its ``CANDIDATES`` best by weighted term matching; the merged best
+    ``CANDIDATES`` are ranked by the fingerprint features (calibrated ``rank`` model); the best
+    ``align_top`` are aligned passage by passage and get their ``confidence`` from the calibrated
+    ``decide`` model. Only the first can be ``is_source``. One index is one shard: a sharded
+    collection gives the same answers.
+    """
+    weighted, fp, anchor_terms, df, _ = _weighted(shards, text, vocab)
+    gathered = [
+        (score, ref_id, k, doc, anchors, sketch)
+        for k, shard in enumerate(shards)
+        for doc, score, ref_id, anchors, sketch in shard.candidates(weighted, CANDIDATES)
+    ]
+    if not gathered:
+        return []
+    gathered.sort(key=lambda g: (-g[0], g[1]))
+    gathered = gathered[:CANDIDATES]
+    # The copy's rarest anchors (held by at most RARE_DF references), and who holds each.
+    rare = sorted((t for t in dict.fromkeys(anchor_terms) if 0 < df.get(t, 0) <= RARE_DF), key=lambda t: (df[t], t))
+    rare = rare[:RARE_QUERY]
+    held_by: list[set[tuple[int, int]]] = [set() for _ in rare]
+    if rare:
+        for k, shard in enumerate(shards):
+            for i, docs in enumerate(shard.holders(rare, RARE_DF)):
+                held_by[i].update((k, d) for d in docs)
+    ceiling = sum(w for _, w in weighted)
+    cal = calibration()
+    best_score = gathered[0][0]
+    q_anchors = fp.anchors
+    out = []
+    for score, ref_id, k, doc, anchors, sketch in gathered:
+        theirs = np.frombuffer(sketch, dtype=np.uint32)
+        posted = np.frombuffer(anchors, dtype=np.int64)
+        shared = int(np.intersect1d(fp.sketch, theirs, assume_unique=True).size)
+        # The reference posts a bottom-k sample of its anchors: compare the copy's anchors below
+        # the sample's largest hash (all of them when the reference has fewer than k).
+        if posted.size:
+            comparable = q_anchors if posted.size < POSTED else q_anchors[q_anchors <= posted[-1]]
+            held = np.intersect1d(comparable, posted, assume_unique=True).size / max(1, comparable.size)
+        else:
+            held = 0.0
+        absent = sum(1 for h in held_by if (k, doc) not in h) / len(held_by) if held_by else 0.0
+        c = Candidate(
+            doc,
+            ref_id,
+            score,
+            {
+                "bm25_norm": score / ceiling if ceiling else 0.0,
+                "bm25_rel": score / best_score if best_score else 0.0,
+                "sketch": shared / (min(fp.sketch.size, theirs.size) + SHRINK),
+                "anchors": float(held),
+                "rare_absent": absent,
+                "coverage": 0.0,
+            },
+            shared,
+            int(fp.sketch.size),
+            int(theirs.size),
+            shard=k,
+        )
+        c.confidence = cal.rank(c.features)
+        out.append(c)
+    out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
+    prepared = prepare(text) if align_top else None
+    for c in out[:align_top]:
+        c.passages = align(text, shards[c.shard].reference(c.doc).text, prepared)
+        c.features["coverage"] = _coverage(c.passages, len(text))
+    for c in out:
+        c.confidence = round(cal.confidence(c.features), 4)  # coverage unknown past align_top: none
+    out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
+    out[0].is_source = out[0].confidence >= cal.threshold
+    return out[:top]
