@@ -65,7 +65,7 @@ def main() -> None:
         idx = open_index(Path(tmp) / "idx", pack, create=True)
         add_references(idx, refs)
         for p in pairs:
-            report = trace(p["spun_text"], idx, top=1)
+            report = trace(p["spun_text"], idx, top=1, restore=True)
             best = report.trace[0] if report.trace else None
             ok = best is not None and best["id"] == p["truth"] and best["is_source"]
             named.setdefault(p["style"], []).append(ok)

@@ -317,7 +317,8 @@ def test_index_built_with_another_pack_is_refused_in_both_parts(tmp_path: Path, 
 
 
 def test_confident_source_restores_the_copy_with_its_wording(index) -> None:
-    report = trace(COPY, index, top=1)
+    assert trace(COPY, index, top=1).spans == [], "tracing alone restores nothing unless asked"
+    report = trace(COPY, index, top=1, restore=True)
     by_text = {s.text: s for s in report.spans}
     assert by_text["port"].original == "harbour" and "harbour" in by_text["port"].why
     # Adjacent differing words are one run: the source's wording for the whole run.

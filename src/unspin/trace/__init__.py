@@ -189,26 +189,32 @@ def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -
     return out
 
 
-def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP) -> Report:
+def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP, restore: bool | None = None) -> Report:
     """Fill ``report.trace``: candidate sources of the report's text, best first (see DESIGN.md §3).
 
     Every trace of a non-empty index lists candidates, each with a calibrated ``confidence``; only
     the first can be ``is_source`` (confident), and only it carries passages and changed facts.
-    A confident source also restores the copy: its aligned word differences become spans whose
-    ``original`` is the source's wording (``restore.py``), and ``report.restored`` follows them.
+    With ``restore`` (by default: when the report was checked, ``report.spun`` set), a confident
+    source also restores the copy: its aligned word differences become spans whose ``original`` is
+    the source's wording (``restore.py``), and ``report.restored`` follows them.
     """
     found = index.search(report.repaired, top=top)
     report.trace = [_source_result(index, c, report.repaired, report.repairs) for c in found]
-    if found and found[0].is_source and found[0].passages:
+    if restore is None:
+        restore = report.spun is not None
+    if restore and found and found[0].is_source and found[0].passages:
         from .restore import restore_from_source
 
         restore_from_source(report, found[0].id, index.source_of(found[0]).text, found[0].passages)
     return report
 
 
-def trace(text: str, index: TraceIndex | Path | str, top: int = DEFAULT_TOP, pack=None) -> Report:
-    """Repair ``text`` and trace it in ``index``: a report with ``repairs`` and ``trace`` filled."""
+def trace(
+    text: str, index: TraceIndex | Path | str, top: int = DEFAULT_TOP, pack=None, restore: bool = False
+) -> Report:
+    """Repair ``text`` and trace it in ``index``: a report with ``repairs`` and ``trace`` filled
+    (and with ``restore``, spans and restored text from a confident source)."""
     if isinstance(index, (str, Path)):
         index = open_index(index, pack)
     repaired, repairs = repair_text(text)
-    return attach_trace(Report(repaired=repaired, repairs=repairs), index, top)
+    return attach_trace(Report(repaired=repaired, repairs=repairs), index, top, restore)

@@ -98,8 +98,9 @@ class Fingerprint:
 _KEPT_PUNCT = frozenset('.!?;:,"“”()')
 _SENTENCE_END = frozenset('.!?"“”')
 
-# Per distinct token string: (anchor hash or 0, skeleton hash) when it opens a sentence, and when not.
-_Forms = tuple[int, int, int, int]
+# Per distinct token string: (anchor hash or 0, skeleton hash) when it opens a sentence, and when not;
+# then its full-text term ("" for punctuation and function words).
+_Forms = tuple[int, int, int, int, str]
 _FORMS: dict[str, _Forms] = {}
 
 
@@ -110,37 +111,40 @@ def _forms(token: str, vocab) -> _Forms:
     if len(_FORMS) > 2_000_000:
         _FORMS.clear()
     first = token[0]
+    # Terms keep their digits (``lm_form`` would make "42" and "44" one term).
+    term = token.lower().replace("’", "'")
     if first.isdigit():
         a = _token_hash("#" + token)
-        found = (a, a, a, a)
+        found = (a, a, a, a, term)
     elif not first.isalpha():
         h = _token_hash(token)
-        found = (0, h, 0, h)
+        found = (0, h, 0, h, "" if first in _KEPT_PUNCT else term)
     else:
         low = lm_form(token)
         if low in FUNCTION_WORDS:
             h = _token_hash(low)
-            found = (0, h, 0, h)
+            found = (0, h, 0, h, "")
         else:
             anchor = _token_hash(low)
             wild = _token_hash(WILDCARD)
             if vocab.count(low) < RARE_COUNT:
-                found = (anchor, anchor, anchor, anchor)
+                found = (anchor, anchor, anchor, anchor, term)
             elif first.isupper():
                 # A name, case-folded. A capitalised common word opening a sentence ("Officials")
                 # is no name, and a spinner may well have swapped it.
-                found = (0, wild, anchor, anchor)
+                found = (0, wild, anchor, anchor, term)
             else:
-                found = (0, wild, 0, wild)
+                found = (0, wild, 0, wild, term)
     _FORMS[token] = found
     return found
 
 
-def fingerprint(text: str, vocab, anchor_terms: list[str] | None = None) -> Fingerprint:
+def fingerprint(text: str, vocab, anchor_terms: list[str] | None = None, terms: list[str] | None = None) -> Fingerprint:
     """Anchors and skeleton sketch of ``text``; ``vocab`` is the language pack's vocabulary.
 
-    With ``anchor_terms`` (a list), the anchors' lower-cased words are appended to it, in text order:
-    they are the names, numbers and rare words a full-text query weights up.
+    In the same pass, when given lists: ``terms`` receives the text's full-text terms (its words and
+    numbers, lower-cased, function words left out) and ``anchor_terms`` the terms of its anchors
+    (the names, numbers and rare words a full-text query weights up), in text order.
     """
     anchors: set[int] = set()
     skeleton: list[int] = []
@@ -152,10 +156,12 @@ def fingerprint(text: str, vocab, anchor_terms: list[str] | None = None) -> Fing
             continue
         forms = _FORMS.get(tok) or _forms(tok, vocab)
         a, h = (forms[0], forms[1]) if initial else (forms[2], forms[3])
+        if terms is not None and forms[4]:
+            terms.append(forms[4])
         if a:
             anchors.add(a)
             if anchor_terms is not None:
-                anchor_terms.append(tok.lower().replace("’", "'"))
+                anchor_terms.append(forms[4])
         skeleton.append(h)
         initial = tok in _SENTENCE_END
         words += tok[0].isalpha()

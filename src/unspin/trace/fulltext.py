@@ -8,7 +8,8 @@ collection-wide idf (not tantivy's per-segment BM25), so that a sharded index sc
 one index. The fingerprints of ``features`` then re-rank what it found.
 
 Both sides are cut by ``unspin.tokens.tokenize`` (one tokenizer for the whole tool) and reduced to
-``terms``; tantivy only splits the joined terms on whitespace, so its terms are exactly ours.
+terms in the fingerprint's pass (``features.fingerprint``); tantivy only splits the joined terms on
+whitespace, so its terms are exactly ours.
 
 The tantivy directory lives inside the index directory (``fulltext/``), beside the SQLite file that
 is the record of the references. SQLite is written first, in the same transaction as a journal of
@@ -27,10 +28,7 @@ from pathlib import Path
 
 import tantivy
 
-from ..decode.channel import FUNCTION_WORDS
-from ..tokens import PUNCT, tokenize
-
-__all__ = ["FULLTEXT_FORMAT", "FullText", "query_weights", "terms"]
+__all__ = ["FULLTEXT_FORMAT", "FullText", "query_weights"]
 
 FULLTEXT_FORMAT = 2
 DIRNAME = "fulltext"
@@ -61,21 +59,6 @@ def query_weights(
     chosen = {t for t, _ in picked}
     extra = [a for a in dict.fromkeys(anchors) if a in idf and a not in chosen][:QUERY_ANCHORS]
     return picked + [(a, ANCHOR_BOOST * idf[a]) for a in extra]
-
-
-def terms(text: str) -> list[str]:
-    """The searchable terms of ``text``: its word and number tokens, lower-cased, function words out.
-
-    Numbers keep their digits (``lm_form`` would collapse them to 0: here "42" and "44" must differ).
-    """
-    out = []
-    for tok in tokenize(text):
-        if tok.kind == PUNCT:
-            continue
-        low = tok.text.lower().replace("’", "'")
-        if low not in FUNCTION_WORDS:
-            out.append(low)
-    return out
 
 
 class FullText:

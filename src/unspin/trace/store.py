@@ -29,7 +29,7 @@ import numpy as np
 from .align import Passage, align, prepare
 from .decide import calibration
 from .features import FEATURES_VERSION, POSTED, Fingerprint, fingerprint
-from .fulltext import FULLTEXT_FORMAT, FullText, query_weights, terms
+from .fulltext import FULLTEXT_FORMAT, FullText, query_weights
 
 __all__ = ["Candidate", "IndexError_", "Reference", "TraceIndex", "search"]
 
@@ -107,8 +107,9 @@ def index_features(text: str, vocab) -> tuple[Fingerprint, str]:
     its repaired text (a copy is repaired before it is traced, so both sides are compared alike)."""
     from ..repair import repair_text
 
-    repaired = repair_text(text)[0]
-    return fingerprint(repaired, vocab), " ".join(terms(repaired))
+    body: list[str] = []
+    fp = fingerprint(repair_text(text)[0], vocab, terms=body)
+    return fp, " ".join(body)
 
 
 def _coverage(passages: list[Passage], length: int) -> float:
@@ -355,8 +356,8 @@ class TraceIndex:
 
 def _weighted(shards, text: str, vocab) -> tuple[list[tuple[str, float]], Fingerprint, list[str], dict, int]:
     anchor_terms: list[str] = []
-    fp = fingerprint(text, vocab, anchor_terms)
-    text_terms = terms(text)
+    text_terms: list[str] = []
+    fp = fingerprint(text, vocab, anchor_terms, text_terms)
     df: dict[str, int] = {}
     n = 0
     for shard in shards:
