@@ -299,6 +299,10 @@ def test_crash_between_sqlite_and_fulltext_commit_is_repaired_on_reopen(tmp_path
         assert idx.fulltext.docs() == {d for (d,) in idx.conn.execute("SELECT doc FROM docs")}
         assert idx.search(COPY, top=1)[0].id == "harbour"
         assert idx.search("replaced text of orchard", top=1)[0].id == "orchard"
+        # Having replayed the journal, this reader let go of the write lock: another process may write.
+        with open_index(where, pack) as other:
+            other.add([Reference("bridge", REFS["bridge"])])
+            assert len(other) == 3
 
 
 def test_index_built_with_another_pack_is_refused_in_both_parts(tmp_path: Path, pack) -> None:
@@ -382,3 +386,20 @@ def test_cli_builds_a_sharded_index(tmp_path: Path) -> None:
     copy.write_text(COPY, encoding="utf-8")
     out = _unspin("trace", str(copy), "--index", where, "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["trace"][0]["id"] == "harbour"
+
+
+def test_a_second_writer_is_refused_with_one_line_and_changes_nothing(tmp_path: Path, pack) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(json.dumps({"id": "bridge", "text": REFS["bridge"]}) + "\n", encoding="utf-8")
+    where = tmp_path / "idx"
+    with open_index(where, pack, create=True) as idx:
+        idx.add([Reference("orchard", REFS["orchard"])])
+        idx.fulltext.lock()  # this process is writing
+        run = _unspin("index", "add", str(refs), "--index", str(where), "--workers", "1")
+        assert run.returncode == 2 and run.stderr.count("\n") == 1 and "another process is writing" in run.stderr
+        gone = _unspin("index", "remove", "orchard", "--index", str(where))
+        assert gone.returncode == 2 and "another process is writing" in gone.stderr
+        assert idx.ids() == ["orchard"]
+    with open_index(where, pack) as writer:  # the lock went with its holder
+        writer.add([Reference("bridge", REFS["bridge"])])
+        assert len(writer) == 2

@@ -49,7 +49,7 @@ def _add(
 ) -> None:
     from tqdm import tqdm
 
-    from . import Skipped, add_references, read_references
+    from . import IndexError_, Skipped, add_references, read_references
 
     idx = _open(index_dir, pack_dir, create=create, shards=shards)
     skipped: list[Skipped] = []
@@ -63,7 +63,7 @@ def _add(
     bar = tqdm(unit=" docs", disable=None, file=sys.stderr, mininterval=1.0)
     try:
         n = add_references(idx, read_references(list(refs_paths), on_skip), workers, progress=bar.update)
-    except InputError as exc:
+    except (InputError, IndexError_) as exc:
         _fail(str(exc))
     finally:
         bar.close()
@@ -125,8 +125,13 @@ def add_cmd(refs: tuple[str, ...], index_dir: str, workers: int | None, pack_dir
 @_pack_option
 def remove_cmd(ids: tuple[str, ...], index_dir: str, pack_dir: str | None) -> None:
     """Remove references by id (in one transaction)."""
+    from . import IndexError_
+
     idx = _open(index_dir, pack_dir)
-    n = idx.remove(ids)
+    try:
+        n = idx.remove(ids)
+    except IndexError_ as exc:
+        _fail(str(exc))
     click.echo(f"removed {n} of {len(ids)} ids; index now holds {len(idx)}", err=True)
     idx.close()
 

@@ -20,17 +20,18 @@ from importlib import resources
 
 __all__ = ["CHEAP", "FEATURES", "Calibration", "calibration"]
 
-# bm25_norm: BM25 score / the best the query could reach; bm25_rel: / the best candidate's score;
+# bm25_norm: retrieval score / the best the query could reach; bm25_rel: / the best candidate's
+# score; margin: (score − the best other candidate's) / the best the query could reach;
 # sketch: skeleton shingles shared / the shorter text's; anchors: share of the copy's anchors the
 # candidate holds; rare_absent: share of the copy's rare anchors (held by few references) it lacks;
 # coverage: share of the copy's characters inside aligned passages.
-CHEAP = ("bm25_norm", "bm25_rel", "sketch", "anchors", "rare_absent")
+CHEAP = ("bm25_norm", "bm25_rel", "margin", "sketch", "anchors", "rare_absent")
 FEATURES = (*CHEAP, "coverage")
 
 # Until a fit exists (and as a fallback): hand-set weights in the fitted models' form.
 _DEFAULT = {
-    "rank": {"weights": [4.0, 2.0, 6.0, 3.0, -3.0], "bias": -6.0},
-    "decide": {"weights": [4.0, 2.0, 6.0, 3.0, -3.0, 4.0], "bias": -9.0},
+    "rank": {"weights": [4.0, 2.0, 4.0, 6.0, 3.0, -3.0], "bias": -6.0},
+    "decide": {"weights": [4.0, 2.0, 4.0, 6.0, 3.0, -3.0, 4.0], "bias": -9.0},
     "threshold": 0.5,
 }
 
@@ -60,6 +61,9 @@ class Calibration:
 def calibration() -> Calibration:
     try:
         text = resources.files("unspin").joinpath("data/trace-calibration.json").read_text(encoding="utf-8")
-        return Calibration(json.loads(text))
+        params = json.loads(text)
+        if params.get("features") == list(FEATURES):  # fitted for these features, in this order
+            return Calibration(params)
     except (FileNotFoundError, ValueError, KeyError):
-        return Calibration(_DEFAULT)
+        pass
+    return Calibration(_DEFAULT)

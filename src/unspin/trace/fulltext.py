@@ -61,6 +61,10 @@ def query_weights(
     return picked + [(a, ANCHOR_BOOST * idf[a]) for a in extra]
 
 
+class Busy(ValueError):
+    """Another process holds the index's write lock."""
+
+
 class FullText:
     """The tantivy index of one trace index directory; ``pack`` and format are checked on open."""
 
@@ -100,7 +104,10 @@ class FullText:
 
     def _w(self):
         if self._writer is None:
-            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            try:
+                self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            except ValueError as exc:
+                raise Busy(f"{self.path}: another process is writing this index; retry when it is done") from exc
         return self._writer
 
     def write(self, delete: Iterable[int], add: Iterable[tuple[int, str]]) -> None:
@@ -115,6 +122,13 @@ class FullText:
             w.add_document(d)
         w.commit()
         self._searcher = None
+
+    def lock(self) -> None:
+        self._w()
+
+    def release(self) -> None:
+        """Let go of the write lock (a reader that only replayed the journal must not keep it)."""
+        self.close()
 
     def close(self) -> None:
         if self._writer is not None:

@@ -29,7 +29,7 @@ import numpy as np
 from .align import Passage, align, prepare
 from .decide import calibration
 from .features import FEATURES_VERSION, POSTED, Fingerprint, fingerprint
-from .fulltext import FULLTEXT_FORMAT, FullText, query_weights
+from .fulltext import FULLTEXT_FORMAT, Busy, FullText, query_weights
 
 __all__ = ["Candidate", "IndexError_", "Reference", "TraceIndex", "search"]
 
@@ -185,8 +185,10 @@ class TraceIndex:
         add = [(doc, index_features(zlib.decompress(t).decode("utf-8"), self.pack.vocab)[1]) for doc, t in present]
         try:
             self.fulltext.write(docs, add)
-        except ValueError:
+        except Busy:
             return
+        finally:
+            self.fulltext.release()
         self._clear_pending(docs)
 
     def _clear_pending(self, docs: list[int]) -> None:
@@ -235,7 +237,15 @@ class TraceIndex:
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return added
 
+    def _lock(self) -> None:
+        """Take tantivy's write lock before SQLite changes anything: a second writer stops here."""
+        try:
+            self.fulltext.lock()
+        except Busy as exc:
+            raise IndexError_(str(exc)) from None
+
     def _write(self, items: list[tuple[Reference, Fingerprint, str]]) -> int:
+        self._lock()
         conn = self.conn
         new: list[tuple[int, str]] = []
         with self._transaction():
@@ -279,6 +289,7 @@ class TraceIndex:
     def remove(self, ids: Iterable[str]) -> int:
         """Remove references by id (unknown ids are ignored); returns how many were removed."""
         ids = list(ids)
+        self._lock()
         with self._transaction():
             gone = self._delete(self.conn, ids)
             self.conn.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(d,) for d in gone])
@@ -399,6 +410,7 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
     ceiling = sum(w for _, w in weighted)
     cal = calibration()
     best_score = gathered[0][0]
+    runner_up = gathered[1][0] if len(gathered) > 1 else 0.0
     q_anchors = fp.anchors
     out = []
     for score, ref_id, k, doc, anchors, sketch in gathered:
@@ -420,6 +432,9 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
             {
                 "bm25_norm": score / ceiling if ceiling else 0.0,
                 "bm25_rel": score / best_score if best_score else 0.0,
+                # How far it stands out from the best other candidate (negative when behind one):
+                # a source stands out, a copy whose source is absent has look-alikes level with it.
+                "margin": (score - (runner_up if score >= best_score else best_score)) / ceiling if ceiling else 0.0,
                 "sketch": shared / (min(fp.sketch.size, theirs.size) + SHRINK),
                 "anchors": float(held),
                 "rare_absent": absent,
