@@ -167,7 +167,7 @@ def main() -> None:
                 "pairs": len(v),
                 "first": sum(1 for r, _, _ in v if r == 1),
                 "named": sum(1 for r, c, _ in v if r == 1 and c >= threshold),
-                "misses": [r for r in v if r[0] != 1],
+                "misses": [r for r in v if r[0] != 1 or r[1] < threshold],
             }
             for k, v in sorted(by_style.items())
         },

@@ -112,8 +112,12 @@ def index_features(text: str, vocab) -> tuple[Fingerprint, str]:
     return fp, " ".join(body)
 
 
-def _coverage(passages: list[Passage], length: int) -> float:
-    return min(1.0, sum(p.copy_end - p.copy_start for p in passages) / max(1, length))
+def _coverage(passages: list[Passage], copy_length: int, source_length: int) -> float:
+    """The share of the shorter side covered by aligned passages: a copy may hold an excerpt of its
+    source, or a source (a first version, a crawl's first 2,000 characters) only the start of a copy."""
+    copy = sum(p.copy_end - p.copy_start for p in passages) / max(1, copy_length)
+    source = sum(p.source_end - p.source_start for p in passages) / max(1, source_length)
+    return min(1.0, max(copy, source))
 
 
 class TraceIndex:
@@ -450,8 +454,9 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
     out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
     prepared = prepare(text) if align_top else None
     for c in out[:align_top]:
-        c.passages = align(text, shards[c.shard].reference(c.doc).text, prepared)
-        c.features["coverage"] = _coverage(c.passages, len(text))
+        source = shards[c.shard].reference(c.doc).text
+        c.passages = align(text, source, prepared)
+        c.features["coverage"] = _coverage(c.passages, len(text), len(source))
     for c in out:
         c.confidence = round(cal.confidence(c.features), 4)  # coverage unknown past align_top: none
     out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
