@@ -38,6 +38,23 @@ OUT = REPO / "src" / "unspin" / "data" / "trace-calibration.json"
 ALIGNED = 4
 
 
+def fit_signed(x: np.ndarray, y: np.ndarray, signs: list[int]) -> tuple[list[float], float]:
+    """``irls`` with each weight held to its sign (+1: evidence for, −1: against): a feature whose
+    fitted weight comes out of the wrong sign (collinear with another) is dropped and the rest refit,
+    so the model cannot extrapolate against common sense (a lone, barely matching candidate named
+    because a feature it lacks had a negative weight)."""
+    keep = list(range(x.shape[1]))
+    while True:
+        w, b = irls(x[:, keep], y)
+        wrong = [k for k, v in zip(keep, w, strict=True) if v * signs[k] < 0]
+        if not wrong:
+            full = [0.0] * x.shape[1]
+            for k, v in zip(keep, w, strict=True):
+                full[k] = v
+            return full, b
+        keep.remove(min(wrong, key=lambda k: w[keep.index(k)] * signs[k]))
+
+
 def irls(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[list[float], float]:
     """Logistic regression by Newton's method; returns (weights, bias)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
@@ -110,8 +127,9 @@ def main() -> None:
     rank_y = [float(y) for _, cands in rows for _, _, y in cands]
     dec_x = [[f[k] for k in FEATURES] for _, cands in rows for f, known, _ in cands if known]
     dec_y = [float(y) for _, cands in rows for _, known, y in cands if known]
-    rw, rb = irls(np.array(rank_x), np.array(rank_y))
-    dw, db = irls(np.array(dec_x), np.array(dec_y))
+    signs = {k: -1 if k == "rare_absent" else 1 for k in FEATURES}
+    rw, rb = fit_signed(np.array(rank_x), np.array(rank_y), [signs[k] for k in CHEAP])
+    dw, db = fit_signed(np.array(dec_x), np.array(dec_y), [signs[k] for k in FEATURES])
     params = {
         "features": list(FEATURES),
         "rank": {"weights": rw, "bias": rb},

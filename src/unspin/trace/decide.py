@@ -24,7 +24,7 @@ __all__ = ["CHEAP", "FEATURES", "Calibration", "calibration"]
 # score; margin: (score − the best other candidate's) / the best the query could reach;
 # sketch: skeleton shingles shared / the shorter text's; anchors: share of the copy's anchors the
 # candidate holds; rare_absent: share of the copy's rare anchors (held by few references) it lacks;
-# coverage: share of the shorter text (copy or source) inside aligned passages.
+# coverage: share of the shorter text (copy or source) inside aligned passages, times their similarity.
 CHEAP = ("bm25_norm", "bm25_rel", "margin", "sketch", "anchors", "rare_absent")
 FEATURES = (*CHEAP, "coverage")
 

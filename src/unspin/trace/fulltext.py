@@ -43,22 +43,26 @@ WRITER_HEAP = 128_000_000
 
 def query_weights(
     text_terms: list[str], anchors: Iterable[str], doc_freq: dict[str, int], documents: int
-) -> list[tuple[str, float]]:
-    """The weighted terms of a query made from a copy's terms, given collection-wide statistics.
+) -> tuple[list[tuple[str, float]], float]:
+    """The weighted terms of a query made from a copy's terms, given collection-wide statistics,
+    and the best score the copy could reach.
 
     The ``QUERY_TERMS`` terms of highest tf·idf (a long copy would otherwise be a query of hundreds
     of terms, slow and dominated by common words), each weighted idf·(1 + log tf), plus the copy's
     anchors (names, numbers, rare words) not among them, weighted idf·``ANCHOR_BOOST``. Terms no
-    reference holds are left out (they match nothing).
+    reference holds match nothing and are left out of the query, but they count in the reachable
+    score (as the rarest terms): a short text that shares one word with a reference is no copy of it.
     """
     n = max(documents, 1)
     tf = Counter(text_terms)
-    idf = {t: math.log(1 + (n - doc_freq[t] + 0.5) / (doc_freq[t] + 0.5)) for t in tf if doc_freq.get(t)}
+    idf = {t: math.log(1 + (n - doc_freq.get(t, 0) + 0.5) / (doc_freq.get(t, 0) + 0.5)) for t in tf}
     ranked = sorted(idf, key=lambda t: (-(1 + math.log(tf[t])) * idf[t], t))
     picked = [(t, (1 + math.log(tf[t])) * idf[t]) for t in ranked[:QUERY_TERMS]]
     chosen = {t for t, _ in picked}
     extra = [a for a in dict.fromkeys(anchors) if a in idf and a not in chosen][:QUERY_ANCHORS]
-    return picked + [(a, ANCHOR_BOOST * idf[a]) for a in extra]
+    picked += [(a, ANCHOR_BOOST * idf[a]) for a in extra]
+    ceiling = sum(w for _, w in picked)
+    return [(t, w) for t, w in picked if doc_freq.get(t, 0)], ceiling
 
 
 class Busy(ValueError):

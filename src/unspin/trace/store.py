@@ -113,10 +113,12 @@ def index_features(text: str, vocab) -> tuple[Fingerprint, str]:
 
 
 def _coverage(passages: list[Passage], copy_length: int, source_length: int) -> float:
-    """The share of the shorter side covered by aligned passages: a copy may hold an excerpt of its
-    source, or a source (a first version, a crawl's first 2,000 characters) only the start of a copy."""
-    copy = sum(p.copy_end - p.copy_start for p in passages) / max(1, copy_length)
-    source = sum(p.source_end - p.source_start for p in passages) / max(1, source_length)
+    """The share of the shorter side covered by aligned passages, each counted by its similarity: a
+    copy may hold an excerpt of its source, or a source (a first version, a crawl's first 2,000
+    characters) only the start of a copy; and one sentence that happens to share a few words with
+    a stranger's is no evidence."""
+    copy = sum((p.copy_end - p.copy_start) * p.similarity for p in passages) / max(1, copy_length)
+    source = sum((p.source_end - p.source_start) * p.similarity for p in passages) / max(1, source_length)
     return min(1.0, max(copy, source))
 
 
@@ -361,7 +363,7 @@ class TraceIndex:
 
     def retrieve(self, text: str) -> list[tuple[int, float]]:
         """Retrieval alone: (document number, score) of the ``CANDIDATES`` best, best first."""
-        weighted = _weighted([self], text, self.pack.vocab)[0]
+        weighted = _weighted([self], text, self.pack.vocab)[0][0]
         return self.fulltext.search(weighted, CANDIDATES)
 
     def search(self, text: str, top: int = 5, align_top: int = ALIGN_TOP) -> list[Candidate]:
@@ -369,7 +371,7 @@ class TraceIndex:
         return search([self], text, self.pack.vocab, top, align_top)
 
 
-def _weighted(shards, text: str, vocab) -> tuple[list[tuple[str, float]], Fingerprint, list[str], dict, int]:
+def _weighted(shards, text: str, vocab) -> tuple[tuple[list[tuple[str, float]], float], Fingerprint, list[str], dict]:
     anchor_terms: list[str] = []
     text_terms: list[str] = []
     fp = fingerprint(text, vocab, anchor_terms, text_terms)
@@ -380,7 +382,7 @@ def _weighted(shards, text: str, vocab) -> tuple[list[tuple[str, float]], Finger
         n += docs
         for t, f in freqs.items():
             df[t] = df.get(t, 0) + f
-    return query_weights(text_terms, anchor_terms, df, n), fp, anchor_terms, df, n
+    return query_weights(text_terms, anchor_terms, df, n), fp, anchor_terms, df
 
 
 def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -> list[Candidate]:
@@ -393,7 +395,7 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
     ``decide`` model. Only the first can be ``is_source``. One index is one shard: a sharded
     collection gives the same answers.
     """
-    weighted, fp, anchor_terms, df, _ = _weighted(shards, text, vocab)
+    (weighted, ceiling), fp, anchor_terms, df = _weighted(shards, text, vocab)
     gathered = [
         (score, ref_id, k, doc, anchors, sketch)
         for k, shard in enumerate(shards)
@@ -411,7 +413,6 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
         for k, shard in enumerate(shards):
             for i, docs in enumerate(shard.holders(rare, RARE_DF)):
                 held_by[i].update((k, d) for d in docs)
-    ceiling = sum(w for _, w in weighted)
     cal = calibration()
     best_score = gathered[0][0]
     runner_up = gathered[1][0] if len(gathered) > 1 else 0.0
