@@ -175,6 +175,7 @@ def main() -> None:
     ap.add_argument("--distractors", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--baselines", default="bm25s,minhash", help="Which baselines to run (comma-separated).")
     ap.add_argument("--index", default=None, help="Keep the index here (default: a temporary folder).")
     ap.add_argument("--reuse", action="store_true", help="Query the index already at --index (same arguments).")
     args = ap.parse_args()
@@ -288,7 +289,10 @@ def main() -> None:
     if not args.no_baselines:
         docs = [(r.id, r.text) for r in collection]
         result["baselines"] = {}
+        chosen = set(args.baselines.split(","))
         for name, fn in (("bm25s", bm25_baseline), ("minhash", minhash_baseline)):
+            if name not in chosen:
+                continue
             stage(f"baseline {name}")
             t0 = time.perf_counter()
             result["baselines"][name] = {**fn(docs, queries), "seconds": round(time.perf_counter() - t0, 1)}
