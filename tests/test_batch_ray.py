@@ -78,3 +78,33 @@ def test_ray_engine_over_several_windows_commits_every_chunk_once(tmp_path: Path
     rows = [row for _, chunk_rows in sorted(committed, key=lambda c: c[0]) for row in chunk_rows]
     assert rows == [json.loads(line) for line in local.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 4 * CHUNK + 5 and len({r["id"] for r in rows}) == len(rows)
+
+
+def test_ray_engine_serves_a_sharded_index_with_the_traces_of_one_index(tmp_path: Path) -> None:
+    from tests.test_trace import COPY, REFS
+
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(
+        "".join(
+            json.dumps({"id": f"{k}-{i}", "text": v + f" Item {i}."}) + "\n" for i in range(5) for k, v in REFS.items()
+        )
+        + json.dumps({"id": "harbour", "text": REFS["harbour"]})
+        + "\n",
+        encoding="utf-8",
+    )
+    one, many = str(tmp_path / "one"), str(tmp_path / "many")
+    build = [sys.executable, "-m", "unspin", "index", "build", str(refs), "--workers", "1"]
+    assert subprocess.run([*build, "--index", one], capture_output=True).returncode == 0
+    assert subprocess.run([*build, "--index", many, "--shards", "2"], capture_output=True).returncode == 0
+    src = tmp_path / "in.jsonl"
+    texts = [COPY, REFS["library"], "Volcanic ash grounded flights across the archipelago for a week."]
+    lines = [json.dumps({"id": f"q{i}", "text": t}) + "\n" for i, t in enumerate(texts)]
+    src.write_text("".join(lines), encoding="utf-8")
+    local, ray_out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    run = _batch(str(src), str(local), "--workers", "1", "--index", one)
+    assert run.returncode == 0, run.stderr[-2000:]
+    run = _batch(str(src), str(ray_out), "--workers", "2", "--engine", "ray", "--index", many)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert ray_out.read_bytes() == local.read_bytes()
+    rows = [json.loads(line) for line in ray_out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["trace"][0]["id"] == "harbour" and rows[0]["trace"][0]["is_source"]

@@ -340,7 +340,8 @@ def _inside(start: int | None, end: int | None, lo: int, hi: int) -> bool:
 
 def assert_trace_offsets(text: str, trace: list[dict]) -> None:
     for cand in trace:
-        assert 0 < cand["score"] <= 1 and cand["passages"]
+        assert 0 <= cand["score"] <= 1 and 0 <= cand["confidence"] <= 1
+        assert bool(cand["passages"]) == cand["is_source"], "passages only for a confident source"
         for p in cand["passages"]:
             assert 0 <= p["copy_start"] < p["copy_end"] <= len(text)
             assert p["source_text"].strip() and len(p["source_text"]) == p["source_end"] - p["source_start"]
@@ -372,8 +373,9 @@ def test_trace_finds_the_source_and_its_changed_facts(traced: str) -> None:
     ids = [c["id"] for c in d["trace"]]
     assert ids[0] == "harbour-bridge" and len(set(ids)) == len(ids)
     assert "lantern-festival" not in ids and "orchard-frost" not in ids
-    assert [c["score"] for c in d["trace"]] == sorted((c["score"] for c in d["trace"]), reverse=True)
+    assert [c["confidence"] for c in d["trace"]] == sorted((c["confidence"] for c in d["trace"]), reverse=True)
     best = d["trace"][0]
+    assert best["is_source"] and not any(c["is_source"] for c in d["trace"][1:])
     assert best["title"] == "Council closes the Harbour Bridge" and best["url"].startswith("https://")
     assert_trace_offsets(text, d["trace"])
     altered = {(f["kind"], f["source"], f["copy"]) for f in best["changed_facts"] if f["change"] == "altered"}
@@ -386,14 +388,18 @@ def test_trace_finds_the_source_and_its_changed_facts(traced: str) -> None:
 def test_trace_with_check_gives_spans_and_source_in_one_answer(traced: str) -> None:
     d = post(traced, "/v1/trace", {"text": SPUN, "check": True, "segments": True}).json()
     checked = post(traced, "/v1/check", {"text": SPUN, "segments": True}).json()
-    assert d["spans"] == checked["spans"] and d["score"] == checked["score"] and d["segments"] == checked["segments"]
-    assert d["trace"][0]["id"] == "harbour-bridge"
+    assert d["score"] == checked["score"] and d["verdict"] == checked["verdict"]
+    assert d["trace"][0]["id"] == "harbour-bridge" and d["trace"][0]["is_source"]
+    # Inside the passages aligned with the confident source, the spans are the source's wording.
+    from_source = [s for s in d["spans"] if "harbour-bridge" in s["why"]]
+    assert from_source and all(s in checked["spans"] for s in d["spans"] if s not in from_source)
+    assert all(SPUN[s["start"] : s["end"]] == s["text"] and s["original"] for s in from_source)
     assert "trace" not in checked, "/v1/check is unchanged"
 
 
-def test_trace_of_an_unrelated_text_finds_nothing(traced: str) -> None:
+def test_trace_of_an_unrelated_text_names_no_source(traced: str) -> None:
     d = post(traced, "/v1/trace", {"text": "A quiet afternoon with tea and a crossword puzzle at home."}).json()
-    assert d["trace"] == []
+    assert not any(c["is_source"] or c["passages"] for c in d["trace"])
 
 
 def test_trace_keeps_repairs_and_offsets_in_the_input(traced: str) -> None:

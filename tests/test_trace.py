@@ -111,10 +111,27 @@ def test_copy_offsets_index_the_input_when_repair_changed_it(index) -> None:
         assert 0 <= p["copy_start"] < p["copy_end"] <= len(damaged)
 
 
-def test_unrelated_text_finds_no_confident_source(index) -> None:
-    report = trace("Volcanic ash from the eruption grounded flights across the archipelago for a week.", index)
-    assert all(s["id"] == "bridge" or s["score"] < 0.3 for s in report.trace) or report.trace == []
-    assert not any(s["passages"] for s in report.trace)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Volcanic ash from the eruption grounded flights across the archipelago for a week.",
+        # One word in common with one reference ("harbour"), none of the rest anywhere: the words no
+        # reference holds count against the match (they once made it a perfect, lone candidate).
+        "A quiet afternoon with tea, a crossword puzzle and a view of the harbour.",
+    ],
+)
+def test_unrelated_text_lists_candidates_but_no_confident_source(index, text: str) -> None:
+    report = trace(text, index)
+    assert not any(s["is_source"] for s in report.trace)
+    assert all(s["confidence"] < 0.5 for s in report.trace)
+    assert not any(s["passages"] or s["changed_facts"] for s in report.trace)
+
+
+def test_a_traced_copy_names_its_source_confidently(index) -> None:
+    best, *others = trace(COPY, index, top=3).trace
+    assert best["is_source"] and best["confidence"] >= 0.5
+    assert not any(o["is_source"] for o in others)
+    assert all(o["confidence"] < best["confidence"] for o in others)
 
 
 def test_add_replaces_by_id_and_remove_forgets(index) -> None:
@@ -124,9 +141,9 @@ def test_add_replaces_by_id_and_remove_forgets(index) -> None:
     assert index.remove(["harbour", "no-such-id"]) == 1
     assert len(index) == 3
     assert all(s["id"] != "harbour" for s in trace(COPY, index).trace)
-    # No posting is left pointing at the removed document.
-    (orphans,) = index.conn.execute("SELECT count(*) FROM postings WHERE doc NOT IN (SELECT doc FROM docs)").fetchone()
-    assert orphans == 0
+    # The full-text part holds exactly the documents SQLite holds, and no journal row is left.
+    assert index.fulltext.docs() == {d for (d,) in index.conn.execute("SELECT doc FROM docs")}
+    assert index.conn.execute("SELECT count(*) FROM pending").fetchone() == (0,)
 
 
 def test_fingerprint_is_spin_invariant_and_stable(pack) -> None:
@@ -265,7 +282,133 @@ def test_batch_with_index_adds_a_trace_to_every_report(tmp_path: Path) -> None:
     rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert rows["copy"]["trace"][0]["id"] == "harbour"
     assert any(f["copy"] == "44" for f in rows["copy"]["trace"][0]["changed_facts"])
-    assert rows["other"]["trace"] == []
+    assert rows["copy"]["trace"][0]["is_source"]
+    assert not any(s["is_source"] for s in rows["other"]["trace"])
     assert "error" in rows["in.jsonl:line-3"] and "trace" not in rows["in.jsonl:line-3"]
     bad = _unspin("batch", str(src), str(tmp_path / "o2.jsonl"), "--index", str(tmp_path / "nope"))
     assert bad.returncode == 2 and "no index at" in bad.stderr
+
+
+def test_crash_between_sqlite_and_fulltext_commit_is_repaired_on_reopen(tmp_path: Path, pack) -> None:
+    """A process dying after SQLite committed a batch but before tantivy did: the journal replays."""
+    where = tmp_path / "idx"
+    with open_index(where, pack, create=True) as idx:
+        idx.add([Reference("orchard", REFS["orchard"])])
+    code = (
+        "import os, sys; from unspin.trace import fulltext, open_index, Reference;"
+        "fulltext.FullText.write = lambda *a, **k: os._exit(9);"  # die right where tantivy would commit
+        f"idx = open_index({str(where)!r});"
+        f"idx.add([Reference('harbour', {REFS['harbour']!r}), Reference('orchard', 'replaced text of orchard')])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 9
+    with open_index(where, pack) as idx:
+        assert len(idx) == 2
+        assert idx.conn.execute("SELECT count(*) FROM pending").fetchone() == (0,)
+        assert idx.fulltext.docs() == {d for (d,) in idx.conn.execute("SELECT doc FROM docs")}
+        assert idx.search(COPY, top=1)[0].id == "harbour"
+        assert idx.search("replaced text of orchard", top=1)[0].id == "orchard"
+        # Having replayed the journal, this reader let go of the write lock: another process may write.
+        with open_index(where, pack) as other:
+            other.add([Reference("bridge", REFS["bridge"])])
+            assert len(other) == 3
+
+
+def test_index_built_with_another_pack_is_refused_in_both_parts(tmp_path: Path, pack) -> None:
+    import dataclasses
+
+    with open_index(tmp_path / "i", pack, create=True) as idx:
+        idx.add([Reference("x", REFS["bridge"])])
+    other = dataclasses.replace(pack, manifest={**pack.manifest, "name": "pack-xx"}, memo={})
+    with pytest.raises(IndexError_, match=r"built with pack '.*@.*', this unspin uses 'pack-xx@"):
+        open_index(tmp_path / "i", other)
+    # The full-text part checks its own record too (an index whose SQLite file was swapped).
+    meta = tmp_path / "i" / "fulltext" / "unspin-fulltext.json"
+    meta.write_text(meta.read_text().replace(pack.label, "pack-yy@1"))
+    with pytest.raises(IndexError_, match="full-text part built with pack 'pack-yy@1'"):
+        open_index(tmp_path / "i", pack)
+
+
+def test_confident_source_restores_the_copy_with_its_wording(index) -> None:
+    assert trace(COPY, index, top=1).spans == [], "tracing alone restores nothing unless asked"
+    report = trace(COPY, index, top=1, restore=True)
+    by_text = {s.text: s for s in report.spans}
+    assert by_text["port"].original == "harbour" and "harbour" in by_text["port"].why
+    # Adjacent differing words are one run: the source's wording for the whole run.
+    assert by_text["44 freight vessels"].original == "42 cargo ships"
+    assert by_text["Shipping pledged"].original == "Transport promised"
+    for s in report.spans:
+        assert COPY[s.start : s.end] == s.text
+    # The restored copy is the source wherever each sentence was only reworded word for word.
+    assert report.restored.startswith("The harbour authority in Port Ellery said on Tuesday that 42 cargo ships")
+    assert "Captain Mira Olsen, who leads the pilots" in report.restored
+
+
+def test_cli_check_and_restore_with_an_index_use_the_sources_wording(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    copy = tmp_path / "copy.txt"
+    copy.write_text(COPY, encoding="utf-8")
+    where = str(tmp_path / "idx")
+    assert _unspin("index", "build", str(refs), "--index", where).returncode == 0
+    restored = _unspin("restore", str(copy), "--index", where)
+    assert restored.returncode == 0, restored.stderr
+    assert "The harbour authority in Port Ellery said on Tuesday that 42 cargo ships" in restored.stdout
+    checked = _unspin("check", str(copy), "--index", where, "--json")
+    report = json.loads(checked.stdout)
+    assert report["trace"][0]["id"] == "harbour" and report["trace"][0]["is_source"]
+    assert any(s["original"] == "harbour" and "harbour" in s["why"] for s in report["spans"])
+    bad = _unspin("restore", str(copy), "--index", str(tmp_path / "none"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no index at" in bad.stderr
+
+
+def test_sharded_index_gives_the_same_traces_as_one_index(tmp_path: Path, pack) -> None:
+    refs = [Reference(f"{k}-{i}", v + f" Item {i} of Site{i}.") for i in range(12) for k, v in REFS.items()]
+    refs.append(Reference("harbour", REFS["harbour"]))
+    one = open_index(tmp_path / "one", pack, create=True)
+    many = open_index(tmp_path / "many", pack, create=True, shards=3)
+    with one, many:
+        add_references(one, refs, workers=1)
+        add_references(many, refs, workers=1)
+        assert len(many) == len(one) == len(refs)
+        assert sorted(many.ids()) == sorted(one.ids())
+        assert all(len(s) > 0 for s in many.shards), "every shard holds some references"
+        for q in (COPY, REFS["library"], "Volcanic ash grounded flights across the archipelago."):
+            a, b = trace(q, one, top=5), trace(q, many, top=5)
+            assert a.to_dict() == b.to_dict()
+        assert trace(COPY, many).trace[0]["id"] == "harbour"
+        assert many.remove(["harbour"]) == 1 and len(many) == len(refs) - 1
+    # Reopened without saying it is sharded: the directory says so.
+    with open_index(tmp_path / "many", pack) as again:
+        assert len(again) == len(refs) - 1
+
+
+def test_cli_builds_a_sharded_index(tmp_path: Path) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    where = str(tmp_path / "idx")
+    run = _unspin("index", "build", str(refs), "--index", where, "--shards", "2", "--workers", "1")
+    assert run.returncode == 0, run.stderr
+    info = json.loads(_unspin("index", "info", "--index", where).stdout)
+    assert info["shards"] == 2 and info["documents"] == 4
+    copy = tmp_path / "copy.txt"
+    copy.write_text(COPY, encoding="utf-8")
+    out = _unspin("trace", str(copy), "--index", where, "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["trace"][0]["id"] == "harbour"
+
+
+def test_a_second_writer_is_refused_with_one_line_and_changes_nothing(tmp_path: Path, pack) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(json.dumps({"id": "bridge", "text": REFS["bridge"]}) + "\n", encoding="utf-8")
+    where = tmp_path / "idx"
+    with open_index(where, pack, create=True) as idx:
+        idx.add([Reference("orchard", REFS["orchard"])])
+        idx.fulltext.lock()  # this process is writing
+        run = _unspin("index", "add", str(refs), "--index", str(where), "--workers", "1")
+        assert run.returncode == 2 and run.stderr.count("\n") == 1 and "another process is writing" in run.stderr
+        gone = _unspin("index", "remove", "orchard", "--index", str(where))
+        assert gone.returncode == 2 and "another process is writing" in gone.stderr
+        assert idx.ids() == ["orchard"]
+    with open_index(where, pack) as writer:  # the lock went with its holder
+        writer.add([Reference("bridge", REFS["bridge"])])
+        assert len(writer) == 2

@@ -131,6 +131,26 @@ def _phrases(files: tuple[str, ...]):
         _fail(exc.problems[-1])
 
 
+_index_option = click.option(
+    "--index",
+    "index_dir",
+    default=None,
+    metavar="DIR",
+    help="Reference index (unspin index build): restore from a traced source where the text aligns with one.",
+)
+
+
+def _open_index(index_dir: str | None, pack):
+    if index_dir is None:
+        return None
+    from .trace import IndexError_, open_index
+
+    try:
+        return open_index(index_dir, pack)
+    except IndexError_ as exc:
+        _fail(str(exc))
+
+
 @cli.command("check")
 @click.argument("source", default="-", metavar="[FILE|-]")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -138,6 +158,7 @@ def _phrases(files: tuple[str, ...]):
 @click.option("--fast", is_flag=True, help="Screening mode: a calibrated verdict without spans, for crawls.")
 @click.option("--cascade", is_flag=True, help="The screen first; the full check only where it cannot clear the text.")
 @click.option("--color/--no-color", default=None, help="Colour (default: only when stdout is a terminal).")
+@_index_option
 @_pack_option
 @_phrases_option
 def check_cmd(
@@ -147,10 +168,14 @@ def check_cmd(
     fast: bool,
     cascade: bool,
     color: bool | None,
+    index_dir: str | None,
     pack_dir: str | None,
     phrase_files: tuple[str, ...],
 ) -> None:
     """Say whether a text was spun, where, and what the original words were.
+
+    With --index, the text is also traced: where it aligns with a confident source, the spans and
+    originals are the source's wording (the report's trace says which source).
 
     Exit status: 0 clean (or too short / not English to judge), 1 spun, 2 error.
     """
@@ -161,7 +186,13 @@ def check_cmd(
     except InputError as exc:
         _fail(str(exc))
     phrases = _phrases(phrase_files)
-    report = check(text, _pack(pack_dir), threshold=threshold, fast=fast, cascade=cascade, phrases=phrases)
+    pack = _pack(pack_dir)
+    index = _open_index(index_dir, pack)
+    report = check(text, pack, threshold=threshold, fast=fast, cascade=cascade, phrases=phrases)
+    if index is not None:
+        from .trace import attach_trace
+
+        attach_trace(report, index)
     if as_json:
         click.echo(to_json(report))
     else:
@@ -172,10 +203,13 @@ def check_cmd(
 
 @cli.command("restore")
 @click.argument("source", default="-", metavar="[FILE|-]")
+@_index_option
 @_pack_option
 @_phrases_option
-def restore_cmd(source: str, pack_dir: str | None, phrase_files: tuple[str, ...]) -> None:
-    """Print the likely original wording: repaired, with every confident span restored."""
+def restore_cmd(source: str, index_dir: str | None, pack_dir: str | None, phrase_files: tuple[str, ...]) -> None:
+    """Print the likely original wording: repaired, with every confident span restored.
+
+    With --index, passages that align with a confident source take the source's wording."""
     from .decode import check
 
     try:
@@ -183,7 +217,13 @@ def restore_cmd(source: str, pack_dir: str | None, phrase_files: tuple[str, ...]
     except InputError as exc:
         _fail(str(exc))
     phrases = _phrases(phrase_files)
-    report = check(text, _pack(pack_dir), phrases=phrases)
+    pack = _pack(pack_dir)
+    index = _open_index(index_dir, pack)
+    report = check(text, pack, phrases=phrases)
+    if index is not None:
+        from .trace import attach_trace
+
+        attach_trace(report, index)
     click.echo(report.restored if report.restored is not None else report.repaired, nl=False)
 
 

@@ -4,7 +4,9 @@ The driver reads the inputs and numbers the records exactly as the local engine 
 makes runs resumable), and commits each chunk's rows as one atomic output part; only the checking
 moves to Ray. Chunks go to Ray Data in windows of ``WINDOW`` chunks, which bounds the driver's memory
 whatever the input size; within a window, ``map_batches`` runs a pool of actors that each load the
-language pack once (memory-mapped) and open the trace index, like the local workers.
+language pack once (memory-mapped) and open the trace index, like the local workers. A sharded trace
+index (``unspin index build --shards N``) is served by one actor per shard, started here and queried
+scatter-gather by the checking actors.
 
 Ray is an optional extra (``pip install unspin[ray]``). ``ray.init`` joins the cluster named by
 ``RAY_ADDRESS`` when it is set, else starts a local instance with ``workers`` CPUs.
@@ -50,7 +52,15 @@ class _Checker:
     def __init__(
         self, fast: bool | str, pack_dir: str | None, index_dir: str | None, phrases: list[str] | None = None
     ) -> None:
-        _init_worker(pack_dir, index_dir, phrases)
+        from ..trace.shards import is_sharded
+
+        sharded = index_dir is not None and is_sharded(index_dir)
+        _init_worker(pack_dir, None if sharded else index_dir, phrases)
+        if sharded:  # the shards are actors the driver started: query them, do not open them again
+            from .. import batch
+            from ..trace.shards import RayShards
+
+            batch._WORKER_INDEX = RayShards(index_dir, batch._WORKER_PACK)
         self.fast = fast
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
@@ -90,6 +100,17 @@ def run_on_ray(
         else:
             ray.init(num_cpus=workers, include_dashboard=False, **quiet)
         started = True
+    servers = None
+    if index_dir is not None:
+        from ..pack import load
+        from ..trace import IndexError_
+        from ..trace.shards import RayShards, is_sharded
+
+        if is_sharded(index_dir):
+            try:  # one actor per shard, alive for the run; the checking actors find them by name
+                servers = RayShards(index_dir, load(pack_dir), pack_dir, start=True)
+            except IndexError_ as exc:
+                raise InputError(str(exc)) from None
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)
@@ -108,5 +129,8 @@ def run_on_ray(
                 for no, rows in zip(batch["no"], batch["rows"], strict=True):
                     commit(int(no), json.loads(rows))
     finally:
+        if servers is not None:
+            for actor in servers.actors:
+                ray.kill(actor)
         if started:
             ray.shutdown()

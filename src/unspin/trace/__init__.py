@@ -21,10 +21,10 @@ from pathlib import Path
 
 from ..repair import input_span, repair_text
 from ..report import Report
-from .align import align, source_window
+from .align import align
 from .facts import changed_facts
-from .features import Fingerprint, fingerprint
-from .store import Candidate, IndexError_, Reference, TraceIndex
+from .features import Fingerprint
+from .store import Candidate, IndexError_, Reference, TraceIndex, index_features
 
 __all__ = [
     "IndexError_",
@@ -48,8 +48,13 @@ def _pack(pack):
     return get_pack(pack)
 
 
-def open_index(directory: Path | str, pack=None, create: bool = False) -> TraceIndex:
-    """Open (or with ``create``, create) the index in ``directory``."""
+def open_index(directory: Path | str, pack=None, create: bool = False, shards: int | None = None):
+    """Open (or with ``create``, create) the index in ``directory``: a ``TraceIndex``, or a
+    ``ShardedIndex`` when the directory holds shards or ``shards`` asks for them."""
+    from .shards import ShardedIndex, is_sharded
+
+    if shards is not None or is_sharded(directory):
+        return ShardedIndex(directory, _pack(pack), create=create, shards=shards)
     return TraceIndex(directory, _pack(pack), create=create)
 
 
@@ -89,23 +94,24 @@ def _init_worker(pack_path: str) -> None:
     _WORKER_VOCAB = load(pack_path).vocab
 
 
-def _fingerprints(texts: list[str]) -> list[Fingerprint]:
-    return [fingerprint(t, _WORKER_VOCAB) for t in texts]
+def _fingerprints(texts: list[str]) -> list[tuple[Fingerprint, str]]:
+    return [index_features(t, _WORKER_VOCAB) for t in texts]
 
 
-def _parallel_fingerprints(refs: Iterable[Reference], pack, workers: int, chunk: int = 128) -> Iterator[
-    tuple[Reference, Fingerprint]
-]:
+def _parallel_fingerprints(
+    refs: Iterable[Reference], pack, workers: int, chunk: int = 128
+) -> Iterator[tuple[Reference, Fingerprint, str]]:
     """Fingerprints computed by ``workers`` processes, in input order, with a bounded window."""
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(str(pack.path),)) as pool:
         window: deque[tuple[list[Reference], Future]] = deque()
         batch: list[Reference] = []
 
-        def drain(limit: int) -> Iterator[tuple[Reference, Fingerprint]]:
+        def drain(limit: int) -> Iterator[tuple[Reference, Fingerprint, str]]:
             while len(window) > limit:
                 done, future = window.popleft()
-                yield from zip(done, future.result(), strict=True)
+                for ref, (fp, body) in zip(done, future.result(), strict=True):
+                    yield ref, fp, body
 
         for ref in refs:
             batch.append(ref)
@@ -126,22 +132,22 @@ def add_references(
 ) -> int:
     """Add references to ``index`` (replacing any with the same id); returns how many were added.
 
-    Fingerprinting runs on ``workers`` processes (default: all cores) and SQLite writes in the
-    calling one, one transaction per thousand references: a build killed mid-way keeps every
-    committed batch, and rerunning it replaces rather than duplicates what was already in.
+    Fingerprinting runs on ``workers`` processes (default: all cores) and the writes (SQLite, then
+    tantivy) in the calling one, one transaction per thousand references: a build killed mid-way
+    keeps every committed batch, and rerunning it replaces rather than duplicates what was already in.
     """
     workers = workers or os.cpu_count() or 1
 
-    def counted(pairs: Iterable[tuple[Reference, Fingerprint]]) -> Iterator[tuple[Reference, Fingerprint]]:
+    def counted(pairs: Iterable[tuple[Reference, Fingerprint, str]]) -> Iterator[tuple[Reference, Fingerprint, str]]:
         for n, pair in enumerate(pairs, 1):
             if progress is not None and n % 1000 == 0:
                 progress(1000)
             yield pair
 
     if workers > 1:
-        pairs: Iterable[tuple[Reference, Fingerprint]] = _parallel_fingerprints(refs, index.pack, workers)
+        pairs: Iterable[tuple[Reference, Fingerprint, str]] = _parallel_fingerprints(refs, index.pack, workers)
     else:
-        pairs = ((r, fingerprint(r.text, index.pack.vocab)) for r in refs)
+        pairs = ((r, *index_features(r.text, index.pack.vocab)) for r in refs)
     return index.add_fingerprinted(counted(pairs))
 
 
@@ -149,29 +155,31 @@ def add_references(
 
 
 def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -> dict:
-    ref = index.reference(cand.doc)
-    source, shift = source_window(repaired, ref.text)  # a huge reference: only the stretch the copy matches
-    passages = align(repaired, source)
+    """One trace item. Passages and changed facts only for a confident source: for the others the
+    alignment would set a stranger's text beside the copy as if it were its source. A huge source is
+    aligned only within a window around the copy's anchors (`align.source_window`)."""
+    ref = index.source_of(cand)
+    out = {"id": ref.id, "score": cand.score, "confidence": cand.confidence, "is_source": cand.is_source}
+    out.update({k: v for k, v in (("url", ref.url), ("title", ref.title), ("date", ref.date)) if v})
+    if not cand.is_source:
+        out["passages"], out["changed_facts"] = [], []
+        return out
+    source = ref.text
+    passages = cand.passages if cand.passages is not None else align(repaired, source)
     spans = [((p.copy_start, p.copy_end), (p.source_start, p.source_end)) for p in passages]
     facts = changed_facts(repaired, source, spans, index.pack.vocab)
-    for f in facts:
-        if f.get("source_start") is not None:
-            f["source_start"] += shift
-            f["source_end"] += shift
 
     def to_input(s: int | None, e: int | None) -> tuple[int | None, int | None]:
         return (None, None) if s is None or e is None else input_span(repairs, s, e)
 
     for f in facts:
         f["copy_start"], f["copy_end"] = to_input(f["copy_start"], f["copy_end"])
-    out = {"id": ref.id, "score": cand.score}
-    out.update({k: v for k, v in (("url", ref.url), ("title", ref.title), ("date", ref.date)) if v})
     out["passages"] = [
         {
             "copy_start": cs,
             "copy_end": ce,
-            "source_start": p.source_start + shift,
-            "source_end": p.source_end + shift,
+            "source_start": p.source_start,
+            "source_end": p.source_end,
             "similarity": p.similarity,
             "source_text": source[p.source_start : p.source_end],
         }
@@ -182,16 +190,32 @@ def _source_result(index: TraceIndex, cand: Candidate, repaired: str, repairs) -
     return out
 
 
-def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP) -> Report:
-    """Fill ``report.trace``: candidate sources of the report's text, best first (see docs/ARCHITECTURE.md §3)."""
-    found = [c for c in index.search(report.repaired, top=top) if c.is_source]
+def attach_trace(report: Report, index: TraceIndex, top: int = DEFAULT_TOP, restore: bool | None = None) -> Report:
+    """Fill ``report.trace``: candidate sources of the report's text, best first (see docs/ARCHITECTURE.md §3).
+
+    Every trace of a non-empty index lists candidates, each with a calibrated ``confidence``; only
+    the first can be ``is_source`` (confident), and only it carries passages and changed facts.
+    With ``restore`` (by default: when the report was checked, ``report.spun`` set), a confident
+    source also restores the copy: its aligned word differences become spans whose ``original`` is
+    the source's wording (``restore.py``), and ``report.restored`` follows them.
+    """
+    found = index.search(report.repaired, top=top)
     report.trace = [_source_result(index, c, report.repaired, report.repairs) for c in found]
+    if restore is None:
+        restore = report.spun is not None
+    if restore and found and found[0].is_source and found[0].passages:
+        from .restore import restore_from_source
+
+        restore_from_source(report, found[0].id, index.source_of(found[0]).text, found[0].passages)
     return report
 
 
-def trace(text: str, index: TraceIndex | Path | str, top: int = DEFAULT_TOP, pack=None) -> Report:
-    """Repair ``text`` and trace it in ``index``: a report with ``repairs`` and ``trace`` filled."""
-    if not isinstance(index, TraceIndex):
+def trace(
+    text: str, index: TraceIndex | Path | str, top: int = DEFAULT_TOP, pack=None, restore: bool = False
+) -> Report:
+    """Repair ``text`` and trace it in ``index``: a report with ``repairs`` and ``trace`` filled
+    (and with ``restore``, spans and restored text from a confident source)."""
+    if isinstance(index, (str, Path)):
         index = open_index(index, pack)
     repaired, repairs = repair_text(text)
-    return attach_trace(Report(repaired=repaired, repairs=repairs), index, top)
+    return attach_trace(Report(repaired=repaired, repairs=repairs), index, top, restore)

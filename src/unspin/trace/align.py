@@ -17,7 +17,7 @@ import numpy as np
 from ..decode.channel import FUNCTION_WORDS
 from ..tokens import PUNCT, WORD, Token, lm_form, sentence_tokens
 
-__all__ = ["MAX_ALIGN_CHARS", "Passage", "align", "source_window"]
+__all__ = ["MAX_ALIGN_CHARS", "Passage", "align", "prepare", "source_window"]
 
 # A reference longer than this is aligned only within a window of it (``source_window``): alignment
 # costs time and memory in proportion to copy x reference sentences, and one 10 MB reference made
@@ -87,13 +87,26 @@ def _monotone_pairs(sim: np.ndarray) -> list[tuple[int, int]]:
     return pairs[::-1]
 
 
-def align(copy: str, source: str) -> list[Passage]:
-    """Passages of ``copy`` and ``source`` that correspond, in order; offsets index each text."""
-    copy_sents = [s for s in sentence_tokens(copy) if any(t.kind != PUNCT for t in s)]
-    source_sents = [s for s in sentence_tokens(source) if any(t.kind != PUNCT for t in s)]
+Prepared = tuple[list[list[Token]], list[set[str]]]
+
+
+def prepare(text: str) -> Prepared:
+    """A text's sentences and their comparison keys: compute a copy's once to align it with several sources."""
+    sents = [s for s in sentence_tokens(text) if any(t.kind != PUNCT for t in s)]
+    return sents, [_keys(s) for s in sents]
+
+
+def align(copy: str, source: str, prepared: Prepared | None = None) -> list[Passage]:
+    """Passages of ``copy`` and ``source`` that correspond, in order; offsets index each text.
+
+    ``prepared`` is ``prepare(copy)``, when the caller aligns one copy with several sources. A huge
+    source is aligned only within `source_window` (offsets still index the whole source)."""
+    copy_sents, copy_keys = prepared if prepared is not None else prepare(copy)
+    source, shift = source_window(copy, source)
+    source_sents, source_keys = prepare(source)
     if not copy_sents or not source_sents:
         return []
-    sim = _similarity([_keys(s) for s in copy_sents], [_keys(s) for s in source_sents])
+    sim = _similarity(copy_keys, source_keys)
     pairs = _monotone_pairs(sim)
     passages: list[Passage] = []
     run: list[tuple[int, int]] = []
@@ -106,13 +119,13 @@ def align(copy: str, source: str) -> list[Passage]:
             Passage(
                 copy_start=copy_sents[ci][0].start,
                 copy_end=copy_sents[cj][-1].end,
-                source_start=source_sents[si][0].start,
-                source_end=source_sents[sj][-1].end,
+                source_start=source_sents[si][0].start + shift,
+                source_end=source_sents[sj][-1].end + shift,
                 similarity=round(float(np.mean([sim[c, s] for c, s in run])), 3),
                 pairs=tuple(
                     (
                         (copy_sents[c][0].start, copy_sents[c][-1].end),
-                        (source_sents[s][0].start, source_sents[s][-1].end),
+                        (source_sents[s][0].start + shift, source_sents[s][-1].end + shift),
                     )
                     for c, s in run
                 ),

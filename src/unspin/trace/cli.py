@@ -36,7 +36,7 @@ def _intact(index_dir: str):
         _fail(f"{index_dir}: the index is damaged ({exc}); rebuild it with: unspin index build REFS... --index DIR")
 
 
-def _open(index_dir: str, pack_dir: str | None, create: bool = False):
+def _open(index_dir: str, pack_dir: str | None, create: bool = False, shards: int | None = None):
     from ..pack import load
     from . import IndexError_, open_index
 
@@ -45,17 +45,24 @@ def _open(index_dir: str, pack_dir: str | None, create: bool = False):
     except (FileNotFoundError, ValueError, OSError) as exc:
         _fail(f"cannot load the language pack: {exc}")
     try:
-        return open_index(index_dir, pack, create=create)
+        return open_index(index_dir, pack, create=create, shards=shards)
     except IndexError_ as exc:
         _fail(str(exc))
 
 
-def _add(refs_paths: tuple[str, ...], index_dir: str, pack_dir: str | None, workers: int | None, create: bool) -> None:
+def _add(
+    refs_paths: tuple[str, ...],
+    index_dir: str,
+    pack_dir: str | None,
+    workers: int | None,
+    create: bool,
+    shards: int | None = None,
+) -> None:
     from tqdm import tqdm
 
-    from . import Skipped, add_references, read_references
+    from . import IndexError_, Skipped, add_references, read_references
 
-    idx = _open(index_dir, pack_dir, create=create)
+    idx = _open(index_dir, pack_dir, create=create, shards=shards)
     skipped: list[Skipped] = []
 
     def on_skip(s: Skipped) -> None:
@@ -68,7 +75,7 @@ def _add(refs_paths: tuple[str, ...], index_dir: str, pack_dir: str | None, work
     try:
         with _intact(index_dir):
             n = add_references(idx, read_references(list(refs_paths), on_skip), workers, progress=bar.update)
-    except InputError as exc:
+    except (InputError, IndexError_) as exc:
         _fail(str(exc))
     finally:
         bar.close()
@@ -103,14 +110,22 @@ _workers_option = click.option(
 @click.argument("refs", nargs=-1, required=True, metavar="REFS...")
 @_index_option
 @_workers_option
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="Split the index into N shards (queried scatter-gather; served by Ray actors in batch --engine ray).",
+)
 @_pack_option
-def build_cmd(refs: tuple[str, ...], index_dir: str, workers: int | None, pack_dir: str | None) -> None:
+def build_cmd(
+    refs: tuple[str, ...], index_dir: str, workers: int | None, shards: int | None, pack_dir: str | None
+) -> None:
     """Create an index from JSONL (.gz/.zst) or Parquet records {id, text, url?, title?, date?}.
 
     Each thousand references is committed as one transaction: an interrupted build keeps what it
     committed, and running it again continues (ids already in the index are replaced, not doubled).
     """
-    _add(refs, index_dir, pack_dir, workers, create=True)
+    _add(refs, index_dir, pack_dir, workers, create=True, shards=shards)
 
 
 @index.command("add")
@@ -129,9 +144,14 @@ def add_cmd(refs: tuple[str, ...], index_dir: str, workers: int | None, pack_dir
 @_pack_option
 def remove_cmd(ids: tuple[str, ...], index_dir: str, pack_dir: str | None) -> None:
     """Remove references by id (in one transaction)."""
+    from . import IndexError_
+
     idx = _open(index_dir, pack_dir)
-    with _intact(index_dir):
-        n = idx.remove(ids)
+    try:
+        with _intact(index_dir):
+            n = idx.remove(ids)
+    except IndexError_ as exc:
+        _fail(str(exc))
     click.echo(f"removed {n} of {len(ids)} ids; index now holds {len(idx)}", err=True)
     idx.close()
 
@@ -160,7 +180,7 @@ def trace_cmd(
 ) -> None:
     """Find where a copy came from: candidate sources, aligned passages side by side, changed facts.
 
-    Exit status: 0 when a source was found, 1 when none was, 2 on error.
+    Exit status: 0 when a confident source was found (is_source), 1 when none was, 2 on error.
     """
     from ..render import render_trace, to_json
     from . import attach_trace, trace
@@ -182,4 +202,4 @@ def trace_cmd(
     else:
         out = click.get_text_stream("stdout")
         render_trace(report, out, out.isatty() if color is None else color)
-    sys.exit(0 if report.trace else 1)
+    sys.exit(0 if any(s["is_source"] for s in report.trace) else 1)

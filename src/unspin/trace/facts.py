@@ -93,7 +93,7 @@ def facts(text: str, start: int = 0, end: int | None = None, vocab=None) -> list
             continue
         if len(words) == 1 and _sentence_start(text, s, start) and vocab is not None and _common_word(name, vocab):
             continue
-        add(NAME, s, e, name.lower())
+        add(NAME, s, e, name.lower().replace("’", "'"))
     found.sort(key=lambda f: f.start)
     return found
 

@@ -19,19 +19,18 @@ Python, because the index stores them on disk.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..decode.channel import FUNCTION_WORDS
 from ..pack.memo import BoundedMemo, memo_for
-from ..tokens import lm_form
+from ..tokens import PUNCT, lm_form, tokenize
 
 __all__ = ["FEATURES_VERSION", "Fingerprint", "fingerprint", "stable_hash"]
 
 # Bump when what a fingerprint contains changes: an index built with other features cannot be queried.
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 # A lower-case word is an anchor when the language pack saw it fewer times than this in ~125 M words
 # of Wikipedia: rare enough that spinners' tables seldom list it, and selective in an index.
@@ -95,15 +94,15 @@ class Fingerprint:
         return self.anchors[:POSTED]
 
 
-# Trace cuts text its own way, in one regex pass: only source and copy need to agree, and tracing
-# must index a collection at thousands of documents a second. Numbers keep their separators; words
-# keep inner apostrophes; of punctuation only what ends sentences and clauses or opens quotes stays.
-_TOKEN_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|[.!?;:,\"“”()]")
+# Text is cut by the tool's one tokenizer (``unspin.tokens.tokenize``); of punctuation only what
+# ends sentences and clauses or opens quotes enters the skeleton.
+_KEPT_PUNCT = frozenset('.!?;:,"“”()')
 _SENTENCE_END = frozenset('.!?"“”')
 
-# Per distinct token string: (anchor hash or 0, skeleton hash) when it opens a sentence, and when not.
-# They depend on the vocabulary's counts, so the memo hangs on the vocabulary (``vocab.memo``).
-_Forms = tuple[int, int, int, int]
+# Per distinct token string: (anchor hash or 0, skeleton hash) when it opens a sentence, and when not;
+# then its full-text term ("" for punctuation and function words). They depend on the vocabulary's
+# counts, so the memo hangs on the vocabulary (``vocab.memo``).
+_Forms = tuple[int, int, int, int, str]
 FORMS_MEMO = 2_000_000
 
 
@@ -113,45 +112,58 @@ def _forms_memo(vocab) -> dict[str, _Forms]:
 
 def _forms(token: str, vocab, memo: dict[str, _Forms]) -> _Forms:
     first = token[0]
+    # Terms keep their digits (``lm_form`` would make "42" and "44" one term).
+    term = token.lower().replace("’", "'")
     if first.isdigit():
         a = _token_hash("#" + token)
-        found = (a, a, a, a)
+        found = (a, a, a, a, term)
     elif not first.isalpha():
         h = _token_hash(token)
-        found = (0, h, 0, h)
+        found = (0, h, 0, h, "" if first in _KEPT_PUNCT else term)
     else:
         low = lm_form(token)
         if low in FUNCTION_WORDS:
             h = _token_hash(low)
-            found = (0, h, 0, h)
+            found = (0, h, 0, h, "")
         else:
             anchor = _token_hash(low)
             wild = _token_hash(WILDCARD)
             if vocab.count(low) < RARE_COUNT:
-                found = (anchor, anchor, anchor, anchor)
+                found = (anchor, anchor, anchor, anchor, term)
             elif first.isupper():
                 # A name, case-folded. A capitalised common word opening a sentence ("Officials")
                 # is no name, and a spinner may well have swapped it.
-                found = (0, wild, anchor, anchor)
+                found = (0, wild, anchor, anchor, term)
             else:
-                found = (0, wild, 0, wild)
+                found = (0, wild, 0, wild, term)
     memo[token] = found
     return found
 
 
-def fingerprint(text: str, vocab) -> Fingerprint:
-    """Anchors and skeleton sketch of ``text``; ``vocab`` is the language pack's vocabulary."""
-    tokens = _TOKEN_RE.findall(text)
+def fingerprint(text: str, vocab, anchor_terms: list[str] | None = None, terms: list[str] | None = None) -> Fingerprint:
+    """Anchors and skeleton sketch of ``text``; ``vocab`` is the language pack's vocabulary.
+
+    In the same pass, when given lists: ``terms`` receives the text's full-text terms (its words and
+    numbers, lower-cased, function words left out) and ``anchor_terms`` the terms of its anchors
+    (the names, numbers and rare words a full-text query weights up), in text order.
+    """
     anchors: set[int] = set()
     skeleton: list[int] = []
     initial = True
     words = 0
     memo = _forms_memo(vocab)
-    for tok in tokens:
+    for t in tokenize(text):
+        tok = t.text
+        if t.kind == PUNCT and tok not in _KEPT_PUNCT:
+            continue
         forms = memo.get(tok) or _forms(tok, vocab, memo)
         a, h = (forms[0], forms[1]) if initial else (forms[2], forms[3])
+        if terms is not None and forms[4]:
+            terms.append(forms[4])
         if a:
             anchors.add(a)
+            if anchor_terms is not None:
+                anchor_terms.append(forms[4])
         skeleton.append(h)
         initial = tok in _SENTENCE_END
         words += tok[0].isalpha()

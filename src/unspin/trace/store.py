@@ -1,4 +1,4 @@
-"""The reference index: one SQLite file per index directory, safe against a crash mid-write.
+"""The reference index: one SQLite file (the record) and one tantivy index (retrieval) per directory.
 
 SQLite is embedded (no server), transactional and everywhere. Each batch of added documents is one
 transaction in write-ahead-log mode, so a process killed mid-build leaves the index as of its last
@@ -7,41 +7,43 @@ are replaced, not duplicated).
 
 Tables:
 - ``docs``: one row per reference, with its text (zlib), metadata, anchor hashes and skeleton sketch;
-- ``postings``: (anchor, doc) pairs, clustered by anchor, the inverted index that finds candidates;
+- ``pending``: documents whose full-text entry (``fulltext.py``) is not yet known to be committed;
+  written in the same transaction as ``docs``, cleared once tantivy committed, replayed on open;
 - ``meta``: format and feature versions, the language pack it was built with, the document count.
+
+Search: tantivy's BM25 over the copy's weighted terms finds ``CANDIDATES`` references; the
+fingerprint features and passage alignment re-rank them, and a logistic calibration
+(``decide.py``) gives each a ``confidence``.
 """
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import zlib
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .features import FEATURES_VERSION, Fingerprint, fingerprint
+from .align import Passage, align, prepare
+from .decide import calibration
+from .features import FEATURES_VERSION, POSTED, Fingerprint, fingerprint
+from .fulltext import FULLTEXT_FORMAT, Busy, FullText, query_weights
 
-__all__ = ["Candidate", "IndexError_", "Reference", "TraceIndex"]
+__all__ = ["Candidate", "IndexError_", "Reference", "TraceIndex", "search"]
 
 DB_NAME = "index.sqlite"
-FORMAT_VERSION = 1
-# An anchor posted in more documents than this is too common to find anything ("January", "United").
-MAX_POSTINGS = 2000
-# How many candidates the anchors pass on to re-ranking by skeleton overlap.
-RERANK = 30
-QUERY_ANCHORS = 160
-# When a candidate is named as a source (``Candidate.is_source``): a score of at least MIN_SCORE and
-# one of the copy's anchors that at most RARE_DF references hold. Measured with bench/trace.py-style
-# queries among 288k Wikipedia articles: spun copies whose source is absent got a (wrong) source
-# 5.5 % of the time (9 % on the score alone: template siblings such as sister ships), spun copies
-# whose source is present had it named 97 % of the time; RARE_DF 20 gives 3.5 % / 88 %.
-MIN_SCORE = 0.3
+FORMAT_VERSION = 2
+# How many candidates BM25 passes on to re-ranking, and how many of the re-ranked best are aligned
+# passage by passage (the slow, decisive feature).
+CANDIDATES = 40
+ALIGN_TOP = 2
+# A copy's anchor is "rare" when at most RARE_DF references hold it; the RARE_QUERY rarest are
+# looked up exactly (their short posting lists), so a candidate lacking the copy's own names shows.
+RARE_DF = 20
+RARE_QUERY = 16
 SHRINK = 8
-RARE_DF = 100
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,11 +56,7 @@ CREATE TABLE IF NOT EXISTS docs (
     anchors BLOB NOT NULL,
     sketch BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS postings (
-    feature INTEGER NOT NULL,
-    doc INTEGER NOT NULL,
-    PRIMARY KEY (feature, doc)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (doc INTEGER PRIMARY KEY);
 """
 
 
@@ -77,24 +75,21 @@ class Reference:
     date: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
     """A reference retrieved for a query, with the evidence that it is the source."""
 
     doc: int
     id: str
-    anchor_share: float  # share of the query's anchor weight this reference contains
+    bm25: float
+    features: dict[str, float]
     shared: int  # sampled skeleton shingles the query and this reference have in common
     query_size: int  # sampled skeleton shingles of the query
     size: int  # ... and of this reference
-    rare_anchors: int = 0  # query anchors this reference holds that at most RARE_DF references hold
-
-    @property
-    def is_source(self) -> bool:
-        """Enough to name it as a source: a high score, and a name or figure that (nearly) only this
-        reference shares with the copy. Articles cut from one template ("USS PGM-4" and "USS PGM-1",
-        county lists) share most of their skeleton, but not their own names."""
-        return self.score >= MIN_SCORE and self.rare_anchors >= 1
+    confidence: float = 0.0
+    is_source: bool = False
+    shard: int = 0
+    passages: list[Passage] | None = field(default=None, repr=False)
 
     @property
     def score(self) -> float:
@@ -107,8 +102,24 @@ class Candidate:
         return round(self.shared / (min(self.query_size, self.size) + SHRINK), 4)
 
 
-def _pack_name(pack) -> str:
-    return pack.label
+def index_features(text: str, vocab) -> tuple[Fingerprint, str]:
+    """What a reference contributes to the index: its fingerprint and its full-text body, both of
+    its repaired text (a copy is repaired before it is traced, so both sides are compared alike)."""
+    from ..repair import repair_text
+
+    body: list[str] = []
+    fp = fingerprint(repair_text(text)[0], vocab, terms=body)
+    return fp, " ".join(body)
+
+
+def _coverage(passages: list[Passage], copy_length: int, source_length: int) -> float:
+    """The share of the shorter side covered by aligned passages, each counted by its similarity: a
+    copy may hold an excerpt of its source, or a source (a first version, a crawl's first 2,000
+    characters) only the start of a copy; and one sentence that happens to share a few words with
+    a stranger's is no evidence."""
+    copy = sum((p.copy_end - p.copy_start) * p.similarity for p in passages) / max(1, copy_length)
+    source = sum((p.source_end - p.source_start) * p.similarity for p in passages) / max(1, source_length)
+    return min(1.0, max(copy, source))
 
 
 class TraceIndex:
@@ -134,30 +145,72 @@ class TraceIndex:
             self.conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise IndexError_(f"{db}: not a usable index ({exc})") from exc
-        self._check_meta(create)
+        try:
+            fresh = self._check_meta(create)
+            try:
+                self.fulltext = FullText(self.directory, self._identity(), create=fresh)
+            except ValueError as exc:
+                raise IndexError_(str(exc)) from exc
+            self._recover()
+        except sqlite3.DatabaseError as exc:  # the file opened, but its pages are damaged
+            self.conn.close()
+            rebuild = "rebuild it with: unspin index build REFS... --index DIR"
+            raise IndexError_(f"{self.directory}: the index is damaged ({exc}); {rebuild}") from exc
 
     # --- lifecycle -------------------------------------------------------------------------------
+
+    def _identity(self) -> dict[str, str]:
+        return {"format": str(FORMAT_VERSION), "features": str(FEATURES_VERSION), "pack": self.pack.label}
 
     def _meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta"))
 
-    def _check_meta(self, create: bool) -> None:
+    def _check_meta(self, create: bool) -> bool:
+        """Check the index's recorded identity; True when it was just created."""
         meta = self._meta()
-        expected = {"format": str(FORMAT_VERSION), "features": str(FEATURES_VERSION), "pack": _pack_name(self.pack)}
+        expected = self._identity()
         if not meta:
             if not create:
                 raise IndexError_(f"{self.directory}: empty index (it was never built)")
             with self._transaction():
                 self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [*expected.items(), ("documents", "0")])
-            return
+            return True
         for key, value in expected.items():
             if meta.get(key) != value:
                 raise IndexError_(
                     f"{self.directory}: built with {key} {meta.get(key)!r}, this unspin uses {value!r};"
                     " rebuild the index"
                 )
+        return False
+
+    def _recover(self) -> None:
+        """Replay the full-text writes a crash left unconfirmed (see ``fulltext``'s docstring).
+
+        Another process writing holds tantivy's lock: then it is that writer's job, and this one
+        reads what is committed."""
+        docs = [d for (d,) in self.conn.execute("SELECT doc FROM pending")]
+        if not docs:
+            return
+        present = []
+        for i in range(0, len(docs), 500):
+            chunk = docs[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            present += self.conn.execute(f"SELECT doc, text FROM docs WHERE doc IN ({marks})", chunk).fetchall()
+        add = [(doc, index_features(zlib.decompress(t).decode("utf-8"), self.pack.vocab)[1]) for doc, t in present]
+        try:
+            self.fulltext.write(docs, add)
+        except Busy:
+            return
+        finally:
+            self.fulltext.release()
+        self._clear_pending(docs)
+
+    def _clear_pending(self, docs: list[int]) -> None:
+        with self._transaction():
+            self.conn.executemany("DELETE FROM pending WHERE doc = ?", [(d,) for d in docs])
 
     def close(self) -> None:
+        self.fulltext.close()
         self.conn.close()
 
     def __enter__(self) -> TraceIndex:
@@ -181,13 +234,13 @@ class TraceIndex:
     # --- writing ---------------------------------------------------------------------------------
 
     def add(self, records: Iterable[Reference]) -> int:
-        """Add (or replace, by id) references, fingerprinting them here. Returns how many."""
-        return self.add_fingerprinted((ref, fingerprint(ref.text, self.pack.vocab)) for ref in records)
+        """Add (or replace, by id) references, computing their features here. Returns how many."""
+        return self.add_fingerprinted((ref, *index_features(ref.text, self.pack.vocab)) for ref in records)
 
-    def add_fingerprinted(self, items: Iterable[tuple[Reference, Fingerprint]], batch: int = 1000) -> int:
-        """Add references with their fingerprints; one transaction per ``batch``. Returns how many."""
+    def add_fingerprinted(self, items: Iterable[tuple[Reference, Fingerprint, str]], batch: int = 1000) -> int:
+        """Add references with their fingerprints and full-text bodies; one transaction per ``batch``."""
         added = 0
-        pending: list[tuple[Reference, Fingerprint]] = []
+        pending: list[tuple[Reference, Fingerprint, str]] = []
         for item in items:
             pending.append(item)
             if len(pending) >= batch:
@@ -198,18 +251,26 @@ class TraceIndex:
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return added
 
-    def _write(self, items: list[tuple[Reference, Fingerprint]]) -> int:
+    def _lock(self) -> None:
+        """Take tantivy's write lock before SQLite changes anything: a second writer stops here."""
+        try:
+            self.fulltext.lock()
+        except Busy as exc:
+            raise IndexError_(str(exc)) from None
+
+    def _write(self, items: list[tuple[Reference, Fingerprint, str]]) -> int:
+        self._lock()
         conn = self.conn
         # One id twice in a batch: the last one wins, as it would across batches (and across runs).
-        last = {ref.id: i for i, (ref, _) in enumerate(items)}
+        last = {ref.id: i for i, (ref, _, _) in enumerate(items)}
         if len(last) < len(items):
             seen = set(last.values())
-            self.duplicates.extend(ref.id for i, (ref, _) in enumerate(items) if i not in seen)
+            self.duplicates.extend(ref.id for i, (ref, _, _) in enumerate(items) if i not in seen)
             items = [item for i, item in enumerate(items) if i in seen]
+        new: list[tuple[int, str]] = []
         with self._transaction():
-            removed = self._delete(conn, [ref.id for ref, _ in items])
-            rows = []
-            for ref, fp in items:
+            gone = self._delete(conn, [ref.id for ref, _, _ in items])
+            for ref, fp, body in items:
                 cur = conn.execute(
                     "INSERT INTO docs (id, url, title, date, words, text, anchors, sketch) VALUES (?,?,?,?,?,?,?,?)",
                     (
@@ -223,36 +284,39 @@ class TraceIndex:
                         fp.sketch.tobytes(),
                     ),
                 )
-                doc = cur.lastrowid
-                rows.extend((f, doc) for f in fp.posted().tolist())
-            rows.sort()  # clustered inserts: far fewer B-tree pages touched
-            conn.executemany("INSERT INTO postings VALUES (?, ?)", rows)
-            self._bump(len(items) - removed)
+                new.append((cur.lastrowid, body))
+            conn.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(d,) for d in [*gone, *(d for d, _ in new)]])
+            self._bump(len(items) - len(gone))
+        # SQLite first, then tantivy, then the journal: a crash anywhere leaves journal rows to replay.
+        self.fulltext.write(gone, new)
+        self._clear_pending([*gone, *(d for d, _ in new)])
         return len(items)
 
     def _bump(self, delta: int) -> None:
         self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'documents'", (delta,))
 
     @staticmethod
-    def _delete(conn: sqlite3.Connection, ids: list[str]) -> int:
-        removed = 0
+    def _delete(conn: sqlite3.Connection, ids: list[str]) -> list[int]:
+        removed: list[int] = []
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for doc, anchors in conn.execute(f"SELECT doc, anchors FROM docs WHERE id IN ({marks})", chunk).fetchall():
-                feats = np.frombuffer(anchors, dtype=np.int64)
-                conn.executemany("DELETE FROM postings WHERE feature = ? AND doc = ?", [(int(f), doc) for f in feats])
-                conn.execute("DELETE FROM docs WHERE doc = ?", (doc,))
-                removed += 1
+            docs = [d for (d,) in conn.execute(f"SELECT doc FROM docs WHERE id IN ({marks})", chunk)]
+            conn.executemany("DELETE FROM docs WHERE doc = ?", [(d,) for d in docs])
+            removed += docs
         return removed
 
     def remove(self, ids: Iterable[str]) -> int:
         """Remove references by id (unknown ids are ignored); returns how many were removed."""
         ids = list(ids)
+        self._lock()
         with self._transaction():
-            removed = self._delete(self.conn, ids)
-            self._bump(-removed)
-        return removed
+            gone = self._delete(self.conn, ids)
+            self.conn.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(d,) for d in gone])
+            self._bump(-len(gone))
+        self.fulltext.write(gone, [])
+        self._clear_pending(gone)
+        return len(gone)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -263,16 +327,17 @@ class TraceIndex:
         """What the index holds, for `unspin index info`."""
         meta = self._meta()
         files = [self.directory / DB_NAME, self.directory / (DB_NAME + "-wal")]
+        files += [f for f in self.fulltext.path.iterdir() if f.is_file()]
         size = sum(f.stat().st_size for f in files if f.exists())
         docs = int(meta["documents"])
-        (postings,) = self.conn.execute("SELECT count(*) FROM postings").fetchone()
         return {
             "index": str(self.directory),
             "documents": docs,
-            "postings": postings,
+            "fulltext_documents": self.fulltext.num_docs(),
             "bytes": size,
             "bytes_per_document": round(size / docs) if docs else None,
             "format": int(meta["format"]),
+            "fulltext_format": FULLTEXT_FORMAT,
             "features": int(meta["features"]),
             "pack": meta["pack"],
         }
@@ -283,44 +348,132 @@ class TraceIndex:
             raise KeyError(doc)
         return Reference(row[0], zlib.decompress(row[1]).decode("utf-8"), row[2], row[3], row[4])
 
+    def source_of(self, cand: Candidate) -> Reference:
+        return self.reference(cand.doc)
+
     def ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM docs ORDER BY doc")]
 
-    def search(self, text: str, top: int = 5, fp: Fingerprint | None = None) -> list[Candidate]:
-        """The references most likely to be the source of ``text``, best first.
+    # --- the shard interface (``search`` below; Ray actors serve the same methods, ``shards.py``) --
 
-        Anchors gather candidates, each weighted by its rarity in the collection (idf); the best
-        ``RERANK`` are re-ranked by how much of the query's skeleton they contain.
-        """
-        fp = fp if fp is not None else fingerprint(text, self.pack.vocab)
-        n = max(len(self), 1)
-        scores: dict[int, float] = defaultdict(float)
-        rare: dict[int, int] = defaultdict(int)
-        total = 0.0
-        query = self.conn.execute
-        # The query's smallest anchor hashes: where a reference's posted sample lies (features.py).
-        for feature in fp.anchors[:QUERY_ANCHORS].tolist():
-            docs = query("SELECT doc FROM postings WHERE feature = ? LIMIT ?", (feature, MAX_POSTINGS + 1)).fetchall()
-            df = len(docs)
-            idf = math.log((n + 1) / (min(df, MAX_POSTINGS) + 0.5))
-            total += idf
-            if df == 0 or df > MAX_POSTINGS:
-                continue
-            for (doc,) in docs:
-                scores[doc] += idf
-                if df <= RARE_DF:
-                    rare[doc] += 1
-        if not scores:
+    def stats(self, text_terms: list[str]) -> tuple[int, dict[str, int]]:
+        """(documents, document frequency of each term) in this index."""
+        return self.fulltext.num_docs(), self.fulltext.doc_freqs(dict.fromkeys(text_terms))
+
+    def candidates(self, weighted: list[tuple[str, float]], limit: int) -> list[tuple]:
+        """(doc, score, id, anchors, sketch) of the best ``limit`` matches of a weighted query."""
+        hits = dict(self.fulltext.search(weighted, limit))
+        if not hits:
             return []
-        best = sorted(scores.items(), key=lambda kv: -kv[1])[:RERANK]
-        marks = ",".join("?" * len(best))
-        rows = query(f"SELECT doc, id, sketch FROM docs WHERE doc IN ({marks})", [d for d, _ in best]).fetchall()
-        q = fp.sketch
-        out = []
-        for doc, ref_id, sketch in rows:
-            theirs = np.frombuffer(sketch, dtype=np.uint32)
-            shared = np.intersect1d(q, theirs, assume_unique=True).size
-            share = scores[doc] / total if total else 0.0
-            out.append(Candidate(doc, ref_id, share, shared, q.size, theirs.size, rare[doc]))
-        out.sort(key=lambda c: (-c.score, -c.anchor_share, c.id))
-        return out[:top]
+        marks = ",".join("?" * len(hits))
+        rows = self.conn.execute(f"SELECT doc, id, anchors, sketch FROM docs WHERE doc IN ({marks})", list(hits))
+        return [(doc, hits[doc], ref_id, anchors, sketch) for doc, ref_id, anchors, sketch in rows]
+
+    def holders(self, rare: list[str], limit: int) -> list[list[int]]:
+        """For each term, the documents holding it (at most ``limit``)."""
+        return [[doc for doc, _ in self.fulltext.search([(t, 1.0)], limit)] for t in rare]
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def retrieve(self, text: str) -> list[tuple[int, float]]:
+        """Retrieval alone: (document number, score) of the ``CANDIDATES`` best, best first."""
+        weighted = _weighted([self], text, self.pack.vocab)[0][0]
+        return self.fulltext.search(weighted, CANDIDATES)
+
+    def search(self, text: str, top: int = 5, align_top: int = ALIGN_TOP) -> list[Candidate]:
+        """The references most likely to be the source of ``text``, best first (see ``search``)."""
+        return search([self], text, self.pack.vocab, top, align_top)
+
+
+def _weighted(shards, text: str, vocab) -> tuple[tuple[list[tuple[str, float]], float], Fingerprint, list[str], dict]:
+    anchor_terms: list[str] = []
+    text_terms: list[str] = []
+    fp = fingerprint(text, vocab, anchor_terms, text_terms)
+    df: dict[str, int] = {}
+    n = 0
+    for shard in shards:
+        docs, freqs = shard.stats(list(dict.fromkeys(text_terms)))
+        n += docs
+        for t, f in freqs.items():
+            df[t] = df.get(t, 0) + f
+    return query_weights(text_terms, anchor_terms, df, n), fp, anchor_terms, df
+
+
+def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -> list[Candidate]:
+    """The references of ``shards`` most likely to be the source of ``text``, best first, with confidences.
+
+    Scatter-gather: collection-wide term statistics make the query (``fulltext.query_weights``);
+    each shard returns its ``CANDIDATES`` best by weighted term matching; the merged best
+    ``CANDIDATES`` are ranked by the fingerprint features (calibrated ``rank`` model); the best
+    ``align_top`` are aligned passage by passage and get their ``confidence`` from the calibrated
+    ``decide`` model. Only the first can be ``is_source``. One index is one shard: a sharded
+    collection gives the same answers.
+    """
+    (weighted, ceiling), fp, anchor_terms, df = _weighted(shards, text, vocab)
+    gathered = [
+        (score, ref_id, k, doc, anchors, sketch)
+        for k, shard in enumerate(shards)
+        for doc, score, ref_id, anchors, sketch in shard.candidates(weighted, CANDIDATES)
+    ]
+    if not gathered:
+        return []
+    gathered.sort(key=lambda g: (-g[0], g[1]))
+    gathered = gathered[:CANDIDATES]
+    # The copy's rarest anchors (held by at most RARE_DF references), and who holds each.
+    rare = sorted((t for t in dict.fromkeys(anchor_terms) if 0 < df.get(t, 0) <= RARE_DF), key=lambda t: (df[t], t))
+    rare = rare[:RARE_QUERY]
+    held_by: list[set[tuple[int, int]]] = [set() for _ in rare]
+    if rare:
+        for k, shard in enumerate(shards):
+            for i, docs in enumerate(shard.holders(rare, RARE_DF)):
+                held_by[i].update((k, d) for d in docs)
+    cal = calibration()
+    best_score = gathered[0][0]
+    runner_up = gathered[1][0] if len(gathered) > 1 else 0.0
+    q_anchors = fp.anchors
+    out = []
+    for score, ref_id, k, doc, anchors, sketch in gathered:
+        theirs = np.frombuffer(sketch, dtype=np.uint32)
+        posted = np.frombuffer(anchors, dtype=np.int64)
+        shared = int(np.intersect1d(fp.sketch, theirs, assume_unique=True).size)
+        # The reference posts a bottom-k sample of its anchors: compare the copy's anchors below
+        # the sample's largest hash (all of them when the reference has fewer than k).
+        if posted.size:
+            comparable = q_anchors if posted.size < POSTED else q_anchors[q_anchors <= posted[-1]]
+            held = np.intersect1d(comparable, posted, assume_unique=True).size / max(1, comparable.size)
+        else:
+            held = 0.0
+        absent = sum(1 for h in held_by if (k, doc) not in h) / len(held_by) if held_by else 0.0
+        c = Candidate(
+            doc,
+            ref_id,
+            score,
+            {
+                "bm25_norm": score / ceiling if ceiling else 0.0,
+                "bm25_rel": score / best_score if best_score else 0.0,
+                # How far it stands out from the best other candidate (negative when behind one):
+                # a source stands out, a copy whose source is absent has look-alikes level with it.
+                "margin": (score - (runner_up if score >= best_score else best_score)) / ceiling if ceiling else 0.0,
+                "sketch": shared / (min(fp.sketch.size, theirs.size) + SHRINK),
+                "anchors": float(held),
+                "rare_absent": absent,
+                "coverage": 0.0,
+            },
+            shared,
+            int(fp.sketch.size),
+            int(theirs.size),
+            shard=k,
+        )
+        c.confidence = cal.rank(c.features)
+        out.append(c)
+    out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
+    prepared = prepare(text) if align_top else None
+    for c in out[:align_top]:
+        source = shards[c.shard].reference(c.doc).text
+        c.passages = align(text, source, prepared)
+        c.features["coverage"] = _coverage(c.passages, len(text), len(source))
+    for c in out:
+        c.confidence = round(cal.confidence(c.features), 4)  # coverage unknown past align_top: none
+    out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
+    out[0].is_source = out[0].confidence >= cal.threshold
+    return out[:top]
