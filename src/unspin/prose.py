@@ -48,6 +48,7 @@ _BLOCKS = (("/*", "*/"), ('"""', '"""'), ("'''", "'''"))
 
 MIN_LINES = 4  # fewer lines than this: too little to tell
 CODE_SHARE = 0.4  # share of (non-blank) lines that look like code, from which a text is code
+PROSE_LINE = 400  # a longer line (outside a comment) is a paragraph, never counted as code
 
 
 def code_share(text: str, max_lines: int = 2000) -> float:
@@ -63,6 +64,8 @@ def code_share(text: str, max_lines: int = 2000) -> float:
             if closing in line:
                 closing = None
             continue
+        if len(line) > PROSE_LINE:
+            continue  # a paragraph: code lines are short, and the regexes cost most on long lines
         if _CODE_LINE.search(line) or len(_CODE_TOKEN.findall(line)) >= 2:
             code += 1
         for opening, end in _BLOCKS:
