@@ -39,7 +39,7 @@ from common import DEV, REPO, emit, load_jsonl, require_shared
 from loso import spinner_records
 from spinner import spin, table_for
 from unspin.decode import check, learned
-from unspin.decode.detect import SCREEN_FEATURES
+from unspin.decode.detect import SCREEN_FEATURES, Calibration
 from unspin.learn.logistic import fit_logistic
 from unspin.learn.pairs import site
 from unspin.learn.table import learn
@@ -152,15 +152,15 @@ def features(docs: list[dict], pack, cache: Path) -> dict[str, dict]:
     todo = sorted((d for d in docs if d["key"] not in done), key=lambda d: d.get("site") or "")
     t0 = time.perf_counter()
     records = spinner_records()
+    current = None  # the site whose pages the table in use leaves out (None: the pack's own table)
     with cache.open("a", encoding="utf-8") as out:
         for k, d in enumerate(todo):
-            if d.get("site") != pack.memo.get("calibrate_site"):
-                pack.memo["calibrate_site"] = d.get("site")
-                if d.get("site") is None:
-                    pack.memo.pop("spinner_table", None)  # the pack's own
-                    pack.memo.pop("learned_originals", None)
+            if d.get("site") != current:
+                current = d.get("site")
+                if current is None:
+                    learned.use_own_table(pack)
                 else:
-                    learned.use_table(pack, learn(records, exclude_sites=frozenset({d["site"]}), pack=pack))
+                    learned.use_table(pack, learn(records, exclude_sites=frozenset({current}), pack=pack))
             stats = check(d["text"], pack).stats
             if "evidence" not in stats:  # not English / not prose: never judged, never spun
                 row = {"key": d["key"], "skip": True}
@@ -261,10 +261,7 @@ def main() -> None:
         pos_real = np.array([r["set"] == "real-spun-fit" for r in fit_spun])
         cal = fit_mode(neg, neg_n, np.array([r["band"] for r in fit_clean]), pos, pos_n, pos_real)
         calibration[mode] = {**cal, "features": [NAMES[c] for c in cols]}
-        from unspin.decode.detect import Calibration
-
-        c = Calibration(tuple(cal["weights"]), cal["bias"], cal["threshold"], tuple(cal["means"]), cal["shrink"],
-                        None, tuple(map(tuple, cal["length_offsets"])))  # fmt: skip
+        c = Calibration.from_json(cal)
         out: dict = {}
         for name in ("wiki-fit", "news-fit", "spun-fit", "real-spun-fit", "wiki-eval", "news-eval", "real-spun-eval"):
             sel = [r for r in rows if r["set"] == name]
@@ -281,11 +278,7 @@ def main() -> None:
     # The cascade's clearing point: the screen must pass on nearly every text the full check flags, so
     # ``clear`` is the CASCADE_MISS quantile of the screen scores of the spun fitting texts the full
     # calibration flags; then what it clears and what the cascade's verdicts cost, on the measuring sets.
-    from unspin.decode.detect import Calibration
-
-    cals = {m: Calibration(tuple(c["weights"]), c["bias"], c["threshold"], tuple(c["means"]), c["shrink"],
-                           None, tuple(map(tuple, c["length_offsets"])))
-            for m, c in calibration.items()}  # fmt: skip
+    cals = {m: Calibration.from_json(c) for m, c in calibration.items()}
 
     def scores(r):
         return cals["full"].score(tuple(r["x"]), r["n"]), cals["fast"].score(tuple(r["x"][1:]), r["n"])

@@ -78,8 +78,7 @@ def leave_site_out(pack, page: dict):
     try:
         yield
     finally:
-        pack.memo.pop("spinner_table", None)  # back to the pack's own
-        pack.memo.pop("learned_originals", None)
+        learned.use_own_table(pack)
 
 
 _TABLES: dict = {}

@@ -21,17 +21,17 @@ it on every row and writes ``src/unspin/data/span-scorer.json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
+import json
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import itertools
-import json
-
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEV, REPO, emit, load_jsonl, require_shared
 from metrics import PairScore
 from unspin.decode import check, learned, scorer
@@ -197,14 +197,20 @@ def scorer_main(args) -> None:
     pack = load()
     recs = spinner_records()
     sites = sorted({site(r) for r in recs})[: args.sites or None]
-    cache = REPO / ".cache" / "loso-rows.jsonl"
+    # The rows depend on the pack (its table), the verdict calibration (the spun weight) and the sites:
+    # the cache is keyed by all three; runs that override the engine's constants neither read nor write it.
+    calibration = (REPO / "src" / "unspin" / "data" / "calibration.json").read_bytes()
+    key = hashlib.sha256(pack.identity.encode() + calibration + ",".join(sites).encode()).hexdigest()[:16]
+    cache = REPO / ".cache" / f"loso-rows-{key}.jsonl"
+    overridden = [o for o in args.set if not o.startswith("scorer.")]
     t0 = time.perf_counter()
-    if cache.is_file() and not [o for o in args.set if not o.startswith("scorer.")]:
+    if cache.is_file() and not overridden:
         rows = [json.loads(line) for line in cache.open()]
     else:
         rows = collect_rows(pack, recs, sites)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        if not overridden:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text("".join(json.dumps(r) + "\n" for r in rows))
     by_id = {r["id"]: r for r in recs}
     results = {}
     for span_p in ([args.span_p] if args.span_p is not None else [0.2, 0.3, 0.4, 0.5]):

@@ -81,8 +81,7 @@ def test_add_to_pack_writes_the_table_licence_and_manifest_once(tmp_path: Path) 
 def pack():
     p = load()
     yield p
-    learned.use_table(p, None)
-    p.memo.pop("spinner_table", None)  # back to the pack's own table
+    learned.use_own_table(p)
     scorer.use_scorer(scorer._shipped())
 
 

@@ -57,6 +57,15 @@ class Calibration:
     #: in log(terms), constant beyond the ends.
     length_offsets: tuple[tuple[float, float], ...] = ()
 
+    @classmethod
+    def from_json(cls, raw: dict) -> Calibration:
+        """One mode's entry of ``data/calibration.json`` (as ``bench/calibrate.py`` writes it)."""
+        return cls(
+            tuple(raw["weights"]), raw["bias"], raw["threshold"],
+            tuple(raw["means"]) if raw.get("means") else None, float(raw.get("shrink", 0.0)),
+            raw.get("clear"), tuple(tuple(p) for p in raw.get("length_offsets", ())),
+        )  # fmt: skip
+
     def offset(self, n_terms: int) -> float:
         pts = self.length_offsets
         if not pts:
@@ -100,12 +109,7 @@ def calibrations() -> dict[str, Calibration]:
     raw = _calibration_file()
     try:
         return {
-            mode: Calibration(
-                tuple(raw[mode]["weights"]), raw[mode]["bias"], raw[mode]["threshold"],
-                tuple(raw[mode]["means"]) if raw[mode].get("means") else None, float(raw[mode].get("shrink", 0.0)),
-                raw[mode].get("clear"),
-                tuple(tuple(p) for p in raw[mode].get("length_offsets", ())),
-            )
+            mode: Calibration.from_json(raw[mode])
             for mode in ("full", "fast")
         }
     except (KeyError, TypeError):

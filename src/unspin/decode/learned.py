@@ -48,6 +48,12 @@ def use_table(pack, table) -> None:
     pack.memo.pop("learned_originals", None)
 
 
+def use_own_table(pack) -> None:
+    """Back to the pack's own table (after `use_table`)."""
+    pack.memo.pop("spinner_table", None)
+    pack.memo.pop("learned_originals", None)
+
+
 def output_bonus(table, observed: str) -> float:
     """log10 change of the swap prior at ``observed`` from the table's output/kept record."""
     if " " in observed:
@@ -66,8 +72,7 @@ def _adjusted(table, memo: dict, observed: str, found: list) -> list:
         return got
     learned = table.pairs.get(observed, {})
     if not learned:
-        memo[observed] = found
-        return found
+        return found  # not memoised: the memo holds at most one list per term of the table
     out, seen = [], set()
     for cost, words in found:
         key = " ".join(words)
