@@ -139,7 +139,7 @@ def check_readers(rng: random.Random, texts: list[str], tmp: Path) -> None:
         assert kind == "parquet", "only a damaged Parquet file is refused whole"
         return
     for r in records:  # every row must be writable, as the batch writes it
-        row = report_row(r, True, None) if r.text is None else {"id": r.id, "error": r.error, **r.meta}
+        row = report_row(r, "fast", None) if r.text is None else {"id": r.id, "error": r.error, **r.meta}
         json.dumps(row, ensure_ascii=False).encode("utf-8", "backslashreplace")
     if whole and kind in ("jsonl", "gz", "zst", "parquet"):
         assert len(records) == len(texts), f"{kind}: {len(records)} records for {len(texts)} lines"

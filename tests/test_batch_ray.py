@@ -73,7 +73,7 @@ def test_ray_engine_over_several_windows_commits_every_chunk_once(tmp_path: Path
     records = read_records([str(src)], "text", "id")
     todo = ((no, list(group)) for no, group in groupby(records, key=lambda r: r.index // CHUNK))
     committed: list[tuple[int, list[dict]]] = []
-    run_on_ray(todo, lambda no, rows: committed.append((no, rows)), True, None, None, workers=2, window=2)
+    run_on_ray(todo, lambda no, rows: committed.append((no, rows)), "fast", None, None, workers=2, window=2)
     assert sorted(no for no, _ in committed) == [0, 1, 2, 3, 4], "every chunk committed exactly once"
     rows = [row for _, chunk_rows in sorted(committed, key=lambda c: c[0]) for row in chunk_rows]
     assert rows == [json.loads(line) for line in local.read_text(encoding="utf-8").splitlines()]

@@ -82,8 +82,8 @@ def test_a_traced_and_checked_report_conforms(tmp_path: Path) -> None:
 
 def test_batch_error_rows_conform() -> None:
     rows = [
-        report_row(Record(0, "r1", None, "not valid JSON", {"lang": "en"}), True, None),
-        report_row(Record(1, "r2", "   "), True, None),
+        report_row(Record(0, "r1", None, "not valid JSON", {"lang": "en"}), "fast", None),
+        report_row(Record(1, "r2", "   "), "fast", None),
     ]
     assert rows[0] == {"version": 1, "id": "r1", "error": "not valid JSON", "lang": "en"}
     assert rows[1]["error"] == "empty text"

@@ -32,16 +32,19 @@ from ..textio import InputError
 from ..workers import spawning_workers
 from .sources import MAX_RECORD_CHARS, Record, check_inputs, html_text, read_records
 
-__all__ = ["CHUNK", "MAX_RECORD_CHARS", "Summary", "report_row", "run_batch", "run_settings"]
+__all__ = ["CHUNK", "MAX_RECORD_CHARS", "MODES", "Summary", "report_row", "run_batch", "run_settings"]
 
 CHUNK = 32  # records per output part: small enough to lose little to a crash, big enough to be cheap
 
 
-def report_row(record: Record, fast: bool | str, pack, index=None, phrases=None) -> dict[str, Any]:
+MODES = ("full", "fast", "cascade")  # what a record's check runs (see `unspin.decode.check`)
+
+
+def report_row(record: Record, mode: str, pack, index=None, phrases=None) -> dict[str, Any]:
     """The output row for one record: its report, or an error row saying why there is none.
 
-    ``fast``: True for the screen alone, ``"cascade"`` for the screen first and the full check where it
-    cannot clear the record (`unspin.decode.check`), False for the full check.
+    ``mode``: ``"full"``, ``"fast"`` (the screen alone) or ``"cascade"`` (the screen first, the full
+    check where it cannot clear the record).
 
     With a reference ``index`` (``unspin.trace``), the report also carries its ``trace``; with
     ``phrases`` (a compiled `unspin.phrases.PhraseList`), the lists' matches.
@@ -59,7 +62,7 @@ def report_row(record: Record, fast: bool | str, pack, index=None, phrases=None)
     if not text.strip():
         return ErrorRow(record.id, "empty text").to_dict()
     try:
-        report = check(text, pack, fast=fast is True, cascade=fast == "cascade", phrases=phrases)
+        report = check(text, pack, fast=mode == "fast", cascade=mode == "cascade", phrases=phrases)
         if index is not None:
             from ..trace import attach_trace
 
@@ -99,8 +102,8 @@ def _init_worker(pack_dir: str | None, index_dir: str | None = None, phrases: li
         _WORKER_INDEX = open_index(index_dir, _WORKER_PACK)
 
 
-def _check_chunk(chunk: list[Record], fast: bool | str) -> list[dict[str, Any]]:
-    return [report_row(r, fast, _WORKER_PACK, _WORKER_INDEX, _WORKER_PHRASES) for r in chunk]
+def _check_chunk(chunk: list[Record], mode: str) -> list[dict[str, Any]]:
+    return [report_row(r, mode, _WORKER_PACK, _WORKER_INDEX, _WORKER_PHRASES) for r in chunk]
 
 
 # --- output parts -------------------------------------------------------------------------------------
@@ -355,7 +358,7 @@ def run_batch(
     check_inputs(inputs)
     check_paths(inputs, output)
     settings = run_settings(inputs, text_field, id_field, fast, pack_dir, index_dir, phrases, cascade)
-    mode: bool | str = "cascade" if cascade and not fast else fast  # what each record's check runs
+    mode = "fast" if fast else "cascade" if cascade else "full"  # what each record's check runs
     records = read_records(inputs, text_field, id_field)
     parts = Parts(out, settings)
     done = parts.done()

@@ -50,7 +50,7 @@ class _Checker:
     """A Ray actor: one pack (and index connection) per actor, reports for one chunk per call."""
 
     def __init__(
-        self, fast: bool | str, pack_dir: str | None, index_dir: str | None, phrases: list[str] | None = None
+        self, mode: str, pack_dir: str | None, index_dir: str | None, phrases: list[str] | None = None
     ) -> None:
         from ..trace.shards import is_sharded
 
@@ -61,10 +61,10 @@ class _Checker:
             from ..trace.shards import RayShards
 
             batch._WORKER_INDEX = RayShards(index_dir, batch._WORKER_PACK)
-        self.fast = fast
+        self.mode = mode
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        rows = [json.dumps(_check_chunk(_decode(p), self.fast), ensure_ascii=False) for p in batch["payload"]]
+        rows = [json.dumps(_check_chunk(_decode(p), self.mode), ensure_ascii=False) for p in batch["payload"]]
         return {"no": list(batch["no"]), "rows": rows}
 
 
@@ -77,7 +77,7 @@ def _windows(todo: Iterable[tuple[int, list[Record]]], size: int) -> Iterator[li
 def run_on_ray(
     todo: Iterable[tuple[int, list[Record]]],
     commit: Callable[[int, list[dict[str, Any]]], None],
-    fast: bool | str,
+    mode: str,
     pack_dir: str | None,
     index_dir: str | None,
     workers: int,
@@ -120,7 +120,7 @@ def run_on_ray(
             ds = ray.data.from_items([{"no": no, "payload": _encode(chunk)} for no, chunk in chunk_window])
             checked = ds.map_batches(
                 _Checker,
-                fn_constructor_kwargs={"fast": fast, "pack_dir": pack_dir, "index_dir": index_dir, "phrases": phrases},
+                fn_constructor_kwargs={"mode": mode, "pack_dir": pack_dir, "index_dir": index_dir, "phrases": phrases},
                 batch_size=1,
                 compute=ray.data.ActorPoolStrategy(size=min(workers, len(chunk_window))),
                 num_cpus=1,
