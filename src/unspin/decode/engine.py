@@ -172,15 +172,8 @@ def check(
     return report
 
 
-def _check_model(
-    text: str,
-    pack=None,
-    threshold: float | None = None,
-    fast: bool = False,
-    explain: list | None = None,
-    cascade: bool = False,
-) -> Report:
-    """The engine's report for ``text`` (`check` without the phrase lists)."""
+def _check_model(text: str, pack, threshold: float | None, fast: bool, explain: list | None, cascade: bool) -> Report:
+    """The engine's report for ``text``: `check` (whose arguments these are) without the phrase lists."""
     pack = get_pack(pack)
     repaired, repairs = repair_text(text)
     report = Report(repaired=repaired, repairs=repairs)
