@@ -197,10 +197,13 @@ def scorer_main(args) -> None:
     pack = load()
     recs = spinner_records()
     sites = sorted({site(r) for r in recs})[: args.sites or None]
-    # The rows depend on the pack (its table), the verdict calibration (the spun weight) and the sites:
-    # the cache is keyed by all three; runs that override the engine's constants neither read nor write it.
+    # The rows depend on the pack (its table), the verdict calibration (the spun weight), the sites and
+    # the scorer's features: the cache is keyed by all four; runs that override the engine's constants
+    # neither read nor write it.
     calibration = (REPO / "src" / "unspin" / "data" / "calibration.json").read_bytes()
-    key = hashlib.sha256(pack.identity.encode() + calibration + ",".join(sites).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        pack.identity.encode() + calibration + ",".join(sites).encode() + ",".join(scorer.FEATURES).encode()
+    ).hexdigest()[:16]
     cache = REPO / ".cache" / f"loso-rows-{key}.jsonl"
     overridden = [o for o in args.set if not o.startswith("scorer.")]
     t0 = time.perf_counter()
