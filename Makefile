@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser wheel-check schema
+.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser wheel-check schema learn
 
 setup: $(STAMP)
 
@@ -47,6 +47,17 @@ pack-sources: setup
 # measured gain justifies another ~55 MiB of history.
 pack: kenlm-tools pack-sources
 	bash scripts/build-default-pack.sh
+
+# What unspin learns from real spinners, in order (needs ../shared/dev; ~15 min on 2 cores, each step
+# resumable): the pack's spinner table from the aligned (spun page, source) pairs; the verdict
+# calibration (bench/calibrate.py, its features cached in .cache/calibrate); the span scorer, fitted on
+# every reporting-pass substitution of the real pages and their sources (bench/loso.py, rows cached).
+SHARED_DEV ?= ../shared/dev
+learn: kenlm-tools pack-sources
+	$(VENV)/bin/unspin pack add-spinner-table $(SHARED_DEV)/real-pairs.jsonl $(SHARED_DEV)/train-pairs.jsonl \
+		$(SHARED_DEV)/seed-pair.jsonl --pack src/unspin/data/pack-en
+	$(PY) bench/calibrate.py
+	$(PY) bench/loso.py --scorer --fit --span-p 0.3
 
 # Debian's chromium for the browser tests (needs root; CI runs it).
 browser:
