@@ -8,7 +8,9 @@ seed), the spinner table is learnt from the other sites' pages only (`unspin.lea
 that site's pages are checked with it. Printed: token P/R/F1, restoration recall/precision, WER before
 and after (bench/metrics.py), pages flagged, the reliability of span confidence (share of spans in each
 confidence bin that cover a real swap) and of stated originals (share right), and the same figures for
-``flag every eligible word``. ``--no-table --no-scorer``: the engine as it was before the learned
+``flag every eligible word``, and where the gold swapped words went (``gold_words``: never eligible, no
+substitution proposed, substitution not reported, reported), which says what caps token recall.
+``--no-table --no-scorer``: the engine as it was before the learned
 channel (thesaurus channel, log-odds rules).
 
 ``--scorer``: every substitution of the reporting pass becomes a row (its evidence,
@@ -26,7 +28,7 @@ import itertools
 import json
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +79,33 @@ def reliability(rows: list[tuple[float, bool]]) -> list[dict]:
     return out
 
 
+def gold_words(pack, rec: dict, explain: list, spans: list[dict]) -> Counter:
+    """Where the page's gold swapped words went: a word the engine never considers (function words,
+    names, numbers), an eligible word with no substitution in the reporting pass, a substitution the
+    span rules left unreported, or a reported span. Says which stage caps token recall."""
+    from unspin.decode.channel import eligible_flags
+    from unspin.tokens import WORD, sentence_tokens
+
+    text = rec["spun_text"]
+    sents = sentence_tokens(text)
+    flags = {(t.start, t.end): f for s, fl in zip(sents, eligible_flags(pack, sents), strict=True)
+             for t, f in zip(s, fl, strict=True) if t.kind == WORD}  # fmt: skip
+    out: Counter = Counter()
+    for w in align_pair(text, rec["source_text"]).swaps:
+        for (a, b), ok in flags.items():
+            if a < w.start or b > w.end:
+                continue
+            if not ok:
+                out["not eligible"] += 1
+            elif not any(x_a < b and a < x_b for _, x_a, x_b, _ in explain):
+                out["eligible, no substitution"] += 1
+            elif not any(sp["start"] < b and a < sp["end"] for sp in spans):
+                out["substitution not reported"] += 1
+            else:
+                out["reported"] += 1
+    return out
+
+
 def span_truth(rec: dict, spans: list[dict]) -> tuple[list[tuple[float, bool]], list[tuple[float, bool]]]:
     """(confidence, covers a real swap) per span; (confidence, original right) per stated original."""
     aligned = align_pair(rec["spun_text"], rec["source_text"])
@@ -120,12 +149,15 @@ def main() -> None:
         by_site[site(r)].append(r)
     sites = sorted(by_site)[: args.sites or None]
     total, det_rows, res_rows, flagged, t0 = PairScore(), [], [], [], time.perf_counter()
+    where: Counter = Counter()
     everything = PairScore()
     for s in sites:
         learned.use_table(pack, None if args.no_table else learn(recs, exclude_sites=frozenset({s}), pack=pack))
         for r in by_site[s]:
-            rep = check(r["spun_text"], pack).to_dict()
+            explain: list = []
+            rep = check(r["spun_text"], pack, explain=explain).to_dict()
             spans = rep.get("spans", [])
+            where.update(gold_words(pack, r, explain, spans))
             total.add_pair(r["id"], r["spun_text"], r["source_text"], spans)
             everything.add_pair(r["id"], r["spun_text"], r["source_text"], every_eligible_word(pack, r["spun_text"]))
             d, e = span_truth(r, spans)
@@ -141,6 +173,7 @@ def main() -> None:
         "span_rules": "log-odds" if args.no_scorer else "span scorer",
         "overrides": args.set, "span_reliability": reliability(det_rows),
         "original_reliability": reliability(res_rows), "seconds": round(time.perf_counter() - t0, 1),
+        "gold_words": {k: round(v / max(1, where.total()), 3) for k, v in where.most_common()},
         "flag_every_eligible_word": {k: v for k, v in everything.result().items() if k.startswith("token_")},
     })  # fmt: skip
     emit(res, f"loso: F1 {res['token_f1']} restore R {res['restore_recall']} P {res['restore_precision']} "
