@@ -14,6 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 PYTHON=${PYTHON:-python3}
+# A relative path (PYTHON=.venv/bin/python, as make passes it) must still work after the cd below.
+[[ "$PYTHON" != */* ]] || PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"
 WORK=${WHEEL_CHECK_DIR:-$(mktemp -d -t unspin-wheel-check.XXXXXX)}
 [ -n "${WHEEL_CHECK_DIR:-}" ] || trap 'rm -rf "$WORK"' EXIT
 rm -rf "$WORK/dist" "$WORK/venv"
