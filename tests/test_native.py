@@ -273,3 +273,24 @@ def test_pack_info_says_the_extension_is_present() -> None:
 
     result = CliRunner().invoke(pack_cli, ["info", "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["compiled"] is True
+
+
+# --- the language model's form of a token ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [("Turkey", "turkey"), ("Turkey’s", "turkey's"), ("1,000", "0,000"), ("10:30", "00:00"), ("ÉCOLE", "école"),
+     ("İstanbul", "i̇stanbul"), ("١٢٣", "000"), ("don’t", "don't"), ("M5", "m0"), ("", ""), ("’", "'")],
+)  # fmt: skip
+def test_lm_form_of_hand_checked_tokens(text: str, form: str) -> None:
+    assert lm_form(text) == form
+    assert type(lm_form(_Str(text))) is str and lm_form(_Str(text)) == form
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30))
+def test_property_lm_form_is_lower_case_with_straight_apostrophes_and_zeros(text: str) -> None:
+    form = lm_form(text)
+    assert form == "".join("0" if c.isdecimal() else "'" if c == "’" else c for c in text.lower())
+    assert form == lm_form(form)  # a form is its own form

@@ -6,14 +6,14 @@ tokenizer, one sentence splitter and one normalisation for the language model (`
 
 Offsets are Python ``str`` indices into the text given, so a report can point at what the user pasted.
 
-`tokenize` and `sentence_tokens` run in the compiled extension (``pack/ext/text_scan.hh``, built by
-``setup.py``; `unspin.native`), their only implementation; their rules are stated here.
+`tokenize`, `sentence_tokens` and `lm_form` run in the compiled extension (``pack/ext/text_scan.hh``,
+built by ``setup.py``; `unspin.native`), their only implementation (the screen and the language gate
+use the same code); their rules are stated here.
 """
 
 from __future__ import annotations
 
 import operator
-import re
 from typing import NamedTuple
 
 __all__ = ["NUMBER", "PUNCT", "WORD", "Token", "lm_form", "sentence_tokens", "sentences", "tokenize"]
@@ -104,14 +104,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(g[0].start, g[-1].end) for g in sentence_tokens(text)]
 
 
-_DIGIT_RE = re.compile(r"\d")
-
-
 def lm_form(token_text: str) -> str:
-    """The form a token takes in the language model: lower case, straight apostrophe, digits as 0.
+    """The form a token takes in the language model: lower case (``str.lower``), the right single quote
+    as a straight apostrophe, every decimal digit as 0 (compiled, as the screen computes it).
 
     Digits collapse so that "33 Turkish troops" and "34 Turkish troops" share their statistics.
     """
-    if token_text.isalpha():
-        return token_text.lower()
-    return _DIGIT_RE.sub("0", token_text.lower().replace("’", "'"))
+    return _scanner().lm_form(token_text)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from ..tokens import Token, lm_form
+from ..tokens import Token
 
 MIN_WORDS = 50  # below this a document verdict is a guess: "too-short"
 MIN_ENGLISH_SHARE = 0.6  # share of words the pack knows, below which the text is "not-english"
@@ -199,4 +199,4 @@ def _screen_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) 
         xs = xs if type(xs) is list else list(xs)
         return [x if type(x) is list or type(x) is tuple else list(x) for x in xs]
 
-    return pack.lm.batch.screen_counts(rows(sentences), rows(flags), lm_form)
+    return pack.lm.batch.screen_counts(rows(sentences), rows(flags))

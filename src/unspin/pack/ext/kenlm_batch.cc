@@ -11,7 +11,7 @@
 //   Model.score_ngrams(ngrams, out)   ngrams: sequence of sequences of str; out: writable float64
 //                                     buffer of len(ngrams); writes log10 P(last | rest). An n-gram
 //                                     starting with "<s>" starts from the sentence-begin state.
-//   Model.screen_counts(sentences, flags, lm_form)
+//   Model.screen_counts(sentences, flags)
 //                                     detect.screen's language-model pass over a whole document
 //   Model.window_gains(forms, groups) decoder.preselect_scored's window scores for one sentence
 //
@@ -165,8 +165,8 @@ PyObject *Model_score_ngrams(ModelObject *self, PyObject *args) {
 // Words are looked up the way the kenlm module does (as C strings: up to a NUL). Returns
 // (count, hits, low, pmi_sum).
 PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
-  PyObject *sentences, *flags, *lm_form;
-  if (!PyArg_ParseTuple(args, "OOO", &sentences, &flags, &lm_form)) return nullptr;
+  PyObject *sentences, *flags;
+  if (!PyArg_ParseTuple(args, "OO", &sentences, &flags)) return nullptr;
   if (!textscan::configured() || !textscan::plain_sequence(sentences) || !textscan::plain_sequence(flags))
     return textscan::unsupported("screen_counts", "lists of lists of Tokens and of flags expected");
   const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sentences);
@@ -206,7 +206,7 @@ PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
       for (Py_ssize_t k = 0; k < n; ++k) {
         PyObject *text = textscan::token_text(PySequence_Fast_GET_ITEM(sent, k));
         if (!text) { Py_DECREF(ok); Py_DECREF(sent); textscan::unsupported("screen_counts", "not a Token"); goto done; }
-        int r = textscan::lm_form_utf8(text, lm_form, form);
+        int r = textscan::lm_form_utf8(text, form);
         if (r < 0) { Py_DECREF(ok); Py_DECREF(sent); goto done; }
         if (r == 0) { Py_DECREF(ok); Py_DECREF(sent); PyErr_SetString(PyExc_ValueError, "screen_counts: a token whose form is empty or holds a space"); goto done; }
         ids[k] = vocab.Index(StringPiece(form.data(), strnlen(form.data(), form.size())));
@@ -368,7 +368,7 @@ PyMethodDef Model_methods[] = {
     {"score_ngrams", reinterpret_cast<PyCFunction>(Model_score_ngrams), METH_VARARGS,
      "score_ngrams(ngrams, out): write log10 P(last | rest) of each n-gram into the float64 buffer out"},
     {"screen_counts", reinterpret_cast<PyCFunction>(Model_screen_counts), METH_VARARGS,
-     "screen_counts(sentences, flags, lm_form) -> (count, hits, low, pmi_sum) of detect.screen"},
+     "screen_counts(sentences, flags) -> (count, hits, low, pmi_sum) of detect.screen"},
     {"window_gains", reinterpret_cast<PyCFunction>(Model_window_gains), METH_VARARGS,
      "window_gains(forms, [(i, j, [candidate word tuples])]) -> flat list of decoder.preselect_scored's "
      "window gains"},

@@ -397,44 +397,6 @@ inline int kind_is(PyObject *tok, Kind k) {
 
 inline bool ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c'; }
 
-// The UTF-8 of lm_form(text) into `out`: 1, or 0 when the form is empty or holds ASCII whitespace (no
-// token holds either: KenLM's vocabulary has no such word), or -1 with a Python error (a form that
-// cannot be encoded, such as a lone surrogate).
-int lm_form_utf8(PyObject *text, PyObject *lm_form, std::string &out) {
-  if (PyUnicode_IS_ASCII(text)) {
-    const char *s = reinterpret_cast<const char *>(PyUnicode_1BYTE_DATA(text));
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (n == 0) return 0;
-    out.resize(n);
-    for (Py_ssize_t i = 0; i < n; ++i) {
-      char c = s[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      else if (c >= '0' && c <= '9') c = '0';  // lower case, digits as 0; ASCII holds no ’
-      else if (ascii_space(c)) return 0;
-      out[i] = c;
-    }
-    return 1;
-  }
-  PyObject *form = PyObject_CallOneArg(lm_form, text);
-  if (!form) return -1;
-  if (!PyUnicode_Check(form)) {
-    Py_DECREF(form);
-    return 0;
-  }
-  Py_ssize_t n;
-  const char *s = PyUnicode_AsUTF8AndSize(form, &n);
-  if (!s) {
-    Py_DECREF(form);
-    return -1;
-  }
-  out.assign(s, n);
-  Py_DECREF(form);
-  if (n == 0) return 0;
-  for (char c : out)
-    if (ascii_space(c)) return 0;
-  return 1;
-}
-
 // str.lower() of a token text as a new reference (the text itself when lower-case ASCII already).
 PyObject *lowered(PyObject *text) {
   if (PyUnicode_IS_ASCII(text)) {
@@ -452,6 +414,84 @@ PyObject *lowered(PyObject *text) {
     return PyUnicode_FromStringAndSize(low.data(), n);
   }
   return PyObject_CallMethodNoArgs(text, cfg.lower_name);
+}
+
+// unspin.tokens.lm_form, the form a token takes in the language model: str.lower(), then the right
+// single quote as a straight apostrophe and every decimal digit (str.isdecimal) as "0". A new reference.
+inline Py_UCS4 form_char(Py_UCS4 c) { return c == 0x2019 ? Py_UCS4('\'') : Py_UNICODE_ISDECIMAL(c) ? Py_UCS4('0') : c; }
+
+PyObject *lm_form_of(PyObject *text) {
+  PyObject *low = lowered(text);
+  if (!low) return nullptr;
+  const Py_ssize_t n = PyUnicode_GET_LENGTH(low);
+  const int kind = PyUnicode_KIND(low);
+  const void *data = PyUnicode_DATA(low);
+  Py_UCS4 max = 0;
+  bool changed = false;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    const Py_UCS4 c = PyUnicode_READ(kind, data, i), f = form_char(c);
+    changed |= f != c;
+    if (f > max) max = f;
+  }
+  if (!changed) return low;
+  PyObject *out = PyUnicode_New(n, max);  // the new string's own widest character: a canonical str
+  if (out) {
+    const int okind = PyUnicode_KIND(out);
+    void *odata = PyUnicode_DATA(out);
+    for (Py_ssize_t i = 0; i < n; ++i) PyUnicode_WRITE(okind, odata, i, form_char(PyUnicode_READ(kind, data, i)));
+  }
+  Py_DECREF(low);
+  return out;
+}
+
+PyObject *lm_form(PyObject *, PyObject *text) {
+  if (!configured()) return not_configured();
+  if (!PyUnicode_CheckExact(text)) {
+    if (!PyUnicode_Check(text)) {
+      PyErr_Format(PyExc_TypeError, "lm_form() takes a str, not %.100s", Py_TYPE(text)->tp_name);
+      return nullptr;
+    }
+    PyObject *plain = PyObject_Str(text);  // a str subclass: its plain str
+    if (!plain) return nullptr;
+    PyObject *out = lm_form_of(plain);
+    Py_DECREF(plain);
+    return out;
+  }
+  return lm_form_of(text);
+}
+
+// The UTF-8 of lm_form(text) into `out`: 1, or 0 when the form is empty or holds ASCII whitespace (no
+// token holds either: KenLM's vocabulary has no such word), or -1 with a Python error (a form that
+// cannot be encoded, such as a lone surrogate). ASCII text is formed here without a new str.
+int lm_form_utf8(PyObject *text, std::string &out) {
+  if (PyUnicode_IS_ASCII(text)) {
+    const char *s = reinterpret_cast<const char *>(PyUnicode_1BYTE_DATA(text));
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0) return 0;
+    out.resize(n);
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      char c = s[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      else if (c >= '0' && c <= '9') c = '0';  // lm_form_of's rule for ASCII (which holds no ’)
+      else if (ascii_space(c)) return 0;
+      out[i] = c;
+    }
+    return 1;
+  }
+  PyObject *form = lm_form_of(text);
+  if (!form) return -1;
+  Py_ssize_t n;
+  const char *s = PyUnicode_AsUTF8AndSize(form, &n);
+  if (!s) {
+    Py_DECREF(form);
+    return -1;
+  }
+  out.assign(s, n);
+  Py_DECREF(form);
+  if (n == 0) return 0;
+  for (char c : out)
+    if (ascii_space(c)) return 0;
+  return 1;
 }
 
 inline bool str_isalpha(PyObject *text) {
@@ -719,6 +759,7 @@ PyMethodDef module_methods[] = {
     {"configure_tokens", configure_tokens, METH_VARARGS,
      "configure_tokens(Token, WORD, NUMBER, PUNCT, enders, closers, abbreviations): the objects tokens are made of"},
     {"tokenize", tokenize, METH_VARARGS, "tokenize(text, start, end) -> list[Token] (unspin.tokens.tokenize)"},
+    {"lm_form", lm_form, METH_O, "lm_form(text) -> str (unspin.tokens.lm_form)"},
     {"sentence_tokens", sentence_tokens, METH_VARARGS,
      "sentence_tokens(text) -> list[list[Token]] (unspin.tokens.sentence_tokens)"},
     {"gate_counts", gate_counts, METH_VARARGS,
