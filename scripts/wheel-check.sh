@@ -45,14 +45,17 @@ for need in ("licenses/third_party/kenlm/LICENSE", "licenses/third_party/kenlm/C
     assert any(n.endswith(need) for n in names), f"the code wheel lacks {need}"
 assert any(n.startswith("unspin/pack/_kenlm_batch.") and n.endswith(".so") for n in names), \
     "the code wheel lacks the compiled extension"
+clic = next(line for line in code.read(next(n for n in names if n.endswith("METADATA"))).decode().splitlines()
+            if line.startswith("License-Expression:"))
+assert "Apache-2.0" in clic and "LGPL-2.1-or-later" in clic, clic
 pnames = pack.namelist()
 for need in ("licenses/LICENSE", "licenses/LICENSES.md", "unspin_pack_en/LICENSES.md", "unspin_pack_en/manifest.json"):
     assert any(n.endswith(need) for n in pnames), f"the pack wheel lacks {need}"
 meta = pack.read(next(n for n in pnames if n.endswith("METADATA"))).decode()
 lic = next(line for line in meta.splitlines() if line.startswith("License-Expression:"))
 assert "CC-BY-SA-3.0" in lic and "PDDL-1.0" in lic and "WordNet" in lic, lic
-print(f"code wheel {size / 1e6:.2f} MB, {len(names)} files; pack wheel "
-      f"{sum(i.compress_size for i in pack.infolist()) / 1e6:.1f} MB, {len(pnames)} files; {lic}")
+print(f"code wheel {size / 1e6:.2f} MB, {len(names)} files ({clic}); pack wheel "
+      f"{sum(i.compress_size for i in pack.infolist()) / 1e6:.1f} MB, {len(pnames)} files ({lic})")
 PY
 
 echo "== installing both into a fresh venv (declared dependencies only)"
