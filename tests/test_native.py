@@ -294,3 +294,21 @@ def test_property_lm_form_is_lower_case_with_straight_apostrophes_and_zeros(text
     form = lm_form(text)
     assert form == "".join("0" if c.isdecimal() else "'" if c == "’" else c for c in text.lower())
     assert form == lm_form(form)  # a form is its own form
+
+
+def test_a_build_of_other_sources_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A checkout updated without `make setup` keeps its old in-place build: refused in one clear error,
+    # not half used (a function missing or answering in an older shape).
+    import types
+
+    import unspin.pack
+    from unspin import native
+
+    stale = types.ModuleType("unspin.pack._kenlm_batch")
+    stale.__file__ = "/old/checkout/_kenlm_batch.so"
+    monkeypatch.setitem(sys.modules, "unspin.pack._kenlm_batch", stale)
+    monkeypatch.setattr(unspin.pack, "_kenlm_batch", stale, raising=False)
+    monkeypatch.setattr(native, "_MODULE", [])
+    with pytest.raises(native.ExtensionMissing, match=r"built from other sources \(API 1, this unspin needs"):
+        native.module()
+    assert not native.available()

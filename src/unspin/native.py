@@ -23,16 +23,24 @@ class ExtensionMissing(ImportError):
     """The compiled extension is not installed, or was built for another Python."""
 
 
+# The extension's API_VERSION this code was written against (kenlm_batch.cc sets it): an in-place build
+# left from older sources (a checkout updated without `make setup`) is refused, not half used.
+API_VERSION = 2
+
 _MODULE: list[ModuleType] = []
 
 
 def module() -> ModuleType:
-    """The extension module; `ExtensionMissing` when it cannot be imported."""
+    """The extension module; `ExtensionMissing` when it cannot be imported or was built from other sources."""
     if not _MODULE:
         try:
             from .pack import _kenlm_batch  # type: ignore[attr-defined]
         except ImportError as exc:
             raise ExtensionMissing(f"{MISSING}: {exc}") from exc
+        built = getattr(_kenlm_batch, "API_VERSION", 1)
+        if built != API_VERSION:
+            raise ExtensionMissing(f"{MISSING}: {_kenlm_batch.__file__} was built from other sources "
+                                   f"(API {built}, this unspin needs {API_VERSION})")
         _MODULE.append(_kenlm_batch)
     return _MODULE[0]
 

@@ -407,5 +407,11 @@ PyMODINIT_FUNC PyInit__kenlm_batch(void) {
     Py_DECREF(m);
     return nullptr;
   }
+  // unspin.native refuses a build of other sources (a stale in-place build): bump with any change to
+  // a function's signature or answers.
+  if (PyModule_AddIntConstant(m, "API_VERSION", 2) < 0) {
+    Py_DECREF(m);
+    return nullptr;
+  }
   return m;
 }
