@@ -9,7 +9,11 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-pack.txt requirements-extras.txt pyproject.toml
+# setup.py compiles the extension (src/unspin/pack/ext + third_party/kenlm) in place during `pip install -e`:
+# a change to its sources must re-run it.
+$(STAMP): requirements.txt requirements-dev.txt requirements-pack.txt requirements-extras.txt pyproject.toml \
+          setup.py $(wildcard src/unspin/pack/ext/*) $(shell find third_party -type f 2>/dev/null)
+	bash scripts/ensure-build-deps.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-pack.txt -r requirements-extras.txt
@@ -34,8 +38,8 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 
-# KenLM's lmplz/build_binary and the compiled batch scorer: needed to build packs (and by the pack
-# tests, which build a tiny pack); querying a pack needs only the kenlm-ex wheel.
+# KenLM's lmplz/build_binary: needed to build packs (and by the pack tests, which build a tiny pack);
+# querying a pack needs only what `make setup` installs (the compiled extension is built by setup.py).
 kenlm-tools: setup
 	bash scripts/build-kenlm-tools.sh
 

@@ -11,7 +11,7 @@ Prints one JSON object (stdout) and a one-line summary (stderr). Measured in one
   spinner's in the spun sentence;
 - load time, lookups per second (batched ``score_ngrams`` in three patterns: sliding windows over
   sentences, the same n-grams shuffled (worst case), and 50 candidate words per context (the
-  engine's pattern); the pure-Python path; per-sentence ``token_logprobs``), resident memory (whole
+  engine's pattern); per-sentence ``token_logprobs``), resident memory (whole
   process, and the pack's mapped files), size on disk and in git (zlib, as git stores blobs).
 
 Comparable perplexity. The models differ in vocabulary (pack: 200 k most frequent lm_form tokens,
@@ -313,9 +313,6 @@ def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
     t = time.perf_counter()
     lm.score_ngrams(shuffled)
     shuffled_rate = len(shuffled) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    lm.score_ngrams_python(ngrams[:100_000])
-    python_rate = min(len(ngrams), 100_000) / (time.perf_counter() - t)
     # ... and the engine's pattern: 50 candidate words in each context.
     cands = [
         w
@@ -391,7 +388,6 @@ def speed(pack: LanguagePack, sents: list[list[str]]) -> dict:
         "compiled_extension": lm.compiled,
         "score_ngrams_sliding_windows_per_s": round(distinct),
         "score_ngrams_shuffled_per_s": round(shuffled_rate),
-        "score_ngrams_pure_python_per_s": round(python_rate),
         "score_ngrams_shared_context_per_s": round(shared),
         "token_logprobs_tokens_per_s": round(per_sentence),
         "batch_sizes": {"sliding_windows": len(ngrams), "shared_context": len(batch)},

@@ -1,7 +1,7 @@
 """Where a check spends its time: cProfile over a cold process (or a warm second pass), or per stage.
 
     python bench/profile_engine.py [--docs 20] [--words 350] [--warm] [--fast] [--top 30] [--out FILE]
-    python bench/profile_engine.py --stages [--docs 60] [--repeat 31] [--pure-python]
+    python bench/profile_engine.py --stages [--docs 60] [--repeat 31]
 
 Checks ``examples/spun-news.txt`` and ``--docs`` held-out Wikipedia excerpts (the speed set of
 bench/engine.py: the last held-out articles) once in a fresh process, so every memo is cold, the
@@ -13,9 +13,7 @@ raw profile for snakeviz or pstats.
 ``--stages`` times each stage of the screening mode (`check --fast`: repair, sentence_tokens,
 detect.gate, channel.eligible_flags, detect.screen) and the whole `check(fast=True)` separately, as
 the median of ``--repeat`` passes over the texts in CPU time of this process (less disturbed by other
-processes on a shared machine than wall time), in ms and MB/s. ``--pure-python`` takes the Python
-paths instead of the compiled extension's (unspin.pack._kenlm_batch), for comparison; the answers
-are the same either way (tests/test_fastpaths_text.py).
+processes on a shared machine than wall time), in ms and MB/s.
 """
 
 from __future__ import annotations
@@ -82,7 +80,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="write the raw profile here")
     ap.add_argument("--stages", action="store_true", help="time the screening mode's stages instead of profiling")
     ap.add_argument("--repeat", type=int, default=31, help="with --stages: passes per stage (the median is kept)")
-    ap.add_argument("--pure-python", action="store_true", help="with --stages: without the compiled extension")
     args = ap.parse_args()
     require_shared()
     pack = LanguagePack.load()
@@ -90,13 +87,9 @@ def main() -> None:
     docs += [excerpt(a["text"], args.words) for a in held_out_articles()[-args.docs :]]
     total = sum(len(d.encode()) for d in docs)
     if args.stages:
-        if args.pure_python:
-            import unspin.tokens
-
-            unspin.tokens._EXT[:] = [None]  # every compiled loop checks this before it runs
         result = stages(pack, docs, args.repeat)
         emit(
-            {"docs": len(docs), "bytes": total, "repeat": args.repeat, "compiled": not args.pure_python,
+            {"docs": len(docs), "bytes": total, "repeat": args.repeat,
              "load_avg_1m": round(os.getloadavg()[0], 2), "stages": result},
             "stages (CPU ms, median): " + ", ".join(f"{k} {v['ms']}" for k, v in result.items()),
         )  # fmt: skip

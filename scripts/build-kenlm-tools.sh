@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build KenLM's lmplz and build_binary (needed only to BUILD a language pack; querying uses the
-# kenlm-ex wheel). Source: the kenlm 0.3.0 sdist on PyPI, which carries the whole C++ tree.
+# kenlm-ex wheel, and unspin's compiled extension is built by setup.py from third_party/kenlm).
+# Source: the kenlm 0.3.0 sdist on PyPI, which carries the whole C++ tree.
 # Output: .cache/kenlm/bin/{lmplz,build_binary}. Idempotent: does nothing when both exist.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -8,27 +9,8 @@ OUT="$ROOT/.cache/kenlm"
 BIN="$OUT/bin"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 [[ -x "$PY" ]] || PY=python3
-EXT_DIR="$ROOT/src/unspin/pack"
-EXT="$EXT_DIR/_kenlm_batch$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"
-EXT_SRC="$EXT_DIR/ext/kenlm_batch.cc"
-EXT_HDR="$EXT_DIR/ext/text_scan.hh"
-
-build_ext() {
-  # The batch scorer used by unspin.pack.lm and the text scanner used by unspin.tokens, detect and
-  # channel (optional at run time; several times faster). -ffp-contract=off: screen's sums must round
-  # exactly as Python's do.
-  local K="$OUT/src/kenlm-0.3.0"
-  local PYINC; PYINC="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
-  g++ -O3 -ffp-contract=off -DNDEBUG -DKENLM_MAX_ORDER=6 -std=c++17 -fPIC -shared -I"$K" -I"$PYINC" "$EXT_SRC" \
-    "$K/build/lib/libkenlm.a" "$K/build/lib/libkenlm_util.a" -lz -lbz2 -llzma -lpthread -o "$EXT.tmp" \
-    >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log" >&2; exit 1; }
-  mv "$EXT.tmp" "$EXT"
-  echo "built $EXT"
-}
-
-if [[ -x "$BIN/lmplz" && -x "$BIN/build_binary" && -f "$OUT/src/kenlm-0.3.0/build/lib/libkenlm.a" ]]; then
+if [[ -x "$BIN/lmplz" && -x "$BIN/build_binary" ]]; then
   echo "kenlm tools present in $BIN"
-  if [[ ! -f "$EXT" || "$EXT_SRC" -nt "$EXT" || "$EXT_HDR" -nt "$EXT" ]]; then build_ext; fi
   exit 0
 fi
 
@@ -57,8 +39,7 @@ rm -rf kenlm-0.3.0 && tar xzf kenlm-0.3.0.tar.gz
 cd kenlm-0.3.0
 mkdir -p build && cd build
 cmake .. -DCMAKE_BUILD_TYPE=Release -DKENLM_MAX_ORDER=6 -DCMAKE_POSITION_INDEPENDENT_CODE=ON >"$OUT/build.log" 2>&1
-make -j"$(nproc)" lmplz build_binary kenlm kenlm_util >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log" >&2; exit 1; }
+make -j"$(nproc)" lmplz build_binary >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log" >&2; exit 1; }
 mkdir -p "$BIN"
 cp bin/lmplz bin/build_binary "$BIN/"
 echo "built kenlm tools into $BIN"
-build_ext

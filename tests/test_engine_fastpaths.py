@@ -1,5 +1,5 @@
-"""The engine's fast paths give the answers of the slow ones they replace (bench/answers.py checks whole
-reports; these pin each shortcut to its reference)."""
+"""The engine's shortcuts give the answers of what they stand for: lemminflect's tables, one-by-one
+lookups, a full partition, KenLM's own scores (bench/answers.py checks whole reports)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import lemminflect
 import numpy as np
 import pytest
 
-from unspin.decode import channel, decoder, neighbours
+from unspin.decode import channel, neighbours
 from unspin.pack import LanguagePack, default_pack_path
 from unspin.pack import thesaurus as th
 from unspin.tokens import lm_form, sentence_tokens
@@ -82,25 +82,6 @@ def test_originals_are_ranked_commonest_first_and_costed(pack: LanguagePack) -> 
     assert all(math.isfinite(c) and c <= 0 for c, _ in found)
 
 
-def test_eligibility_in_one_pass_matches_token_by_token(pack: LanguagePack) -> None:
-    more = " Then Reuters reported that the Foreign Ministry and the Overseas Ministry met."
-    sentences = sentence_tokens(TEXT + more)
-    flags = channel.eligible_flags(pack, sentences)
-    assert flags == [[channel.eligible(t, k == 0, pack) for k, t in enumerate(s)] for s in sentences]
-
-
-def test_continuation_from_a_shared_context_state(pack: LanguagePack) -> None:
-    model = pack.lm.model
-    left, right = ["the", "council"], ["the", "bridge", "</s>"]
-    for middle in (["promised"], ["pledged", "to"], []):
-        for bos in (True, False):
-            want = pack.lm.logprob([*left, *middle, *right], bos=bos) - pack.lm.logprob(left, bos=bos)
-            start = decoder.context_state(model, left, bos)
-            got = decoder.continuation_score(model, start, (*middle, *right))
-            assert got == pytest.approx(want, abs=1e-6)
-            assert decoder.continuation_score(model, start, (*middle, *right)) == got  # the state is left as it was
-
-
 def test_prepare_warms_the_packs_memos_and_changes_no_answer() -> None:
     from unspin.decode.engine import check, prepare
 
@@ -111,21 +92,27 @@ def test_prepare_warms_the_packs_memos_and_changes_no_answer() -> None:
     assert check(TEXT, warm).to_dict() == check(TEXT, cold).to_dict()
 
 
-def test_compiled_window_gains_equal_the_reference(pack: LanguagePack) -> None:
-    if pack.lm.batch is None:
-        pytest.skip("the compiled scorer is not built (scripts/build-kenlm-tools.sh)")
-    model, order = pack.lm.model, pack.lm.order
+def test_window_gains_are_kenlms_score_differences(pack: LanguagePack) -> None:
+    # A candidate's window gain: log10 P(candidate + right context | left context) minus the same for
+    # the observed words, order - 1 words of context each side, <s> and </s> where the window reaches
+    # the sentence's ends. With the left context in both, that is a difference of KenLM's own scores.
+    model, ctx = pack.lm.model, pack.lm.order - 1
     for sent in sentence_tokens(TEXT + " Xyzzyq frobbed the wibble."):
         forms = [lm_form(t.text) for t in sent]
         spans = channel.propose_spans(pack, sent)
         groups = [(sp.start, sp.end, [w for _, w in sp.found]) for sp in spans]
         # windows at both sentence ends, phrases, unknown words and an empty candidate list
         groups += [(0, 1, [("the",), ("xyzzyq", "a")]), (len(forms) - 1, len(forms), [("end",)]), (1, 1, [])]
-        want = decoder.window_gains(model, forms, groups, order)
         got = pack.lm.batch.window_gains(forms, groups)
-        assert got == want  # bit for bit: the same float sums in the same order
+        want = []
+        for i, j, candidates in groups:
+            left, right = forms[max(0, i - ctx) : i], forms[j : j + ctx]
+            bos, eos = i - ctx < 0, j + ctx > len(forms)
+            observed = model.score(" ".join([*left, *forms[i:j], *right]), bos=bos, eos=eos)
+            want += [model.score(" ".join([*left, *words, *right]), bos=bos, eos=eos) - observed
+                     for words in candidates]  # fmt: skip
+        assert got == pytest.approx(want, abs=1e-4)
         assert len(got) == sum(len(c) for _, _, c in groups)
-    assert pack.lm.batch.window_gains(("not", "a", "list"), []) is None  # unexpected input: the caller's path
 
 
 def test_phrases_the_thesaurus_lacks_are_answered_without_the_channel(pack: LanguagePack) -> None:

@@ -113,17 +113,25 @@ def test_lm_queries_agree_with_each_other(pack: LanguagePack) -> None:
     assert seen[-1] > unseen[-1] and seen.max() == 4
 
 
-def test_compiled_batch_scorer_matches_the_python_path(pack: LanguagePack) -> None:
+def test_batched_ngram_scores_are_kenlms(pack: LanguagePack) -> None:
     lm = pack.lm
-    assert lm.compiled, "scripts/build-kenlm-tools.sh should have built unspin.pack._kenlm_batch"
+    assert lm.compiled
     words = _forms("The Foreign Ministry said the phone call between the two leaders lasted an hour")
     ngrams = [tuple(["<s>", *words][max(0, i - 3): i + 1]) for i in range(1, len(words) + 1)]
     ngrams += [("russian", "air", w) for w in ("power", "electricity", "qwertyuiop")]
-    ngrams += [("<s>",), ("a", "b", "c", "d", "e", "the"), ["soldiers", "were"], ("qwertyuiop", "the")]
-    fast = lm.score_ngrams(ngrams)
-    slow = lm.score_ngrams_python(ngrams)
-    assert np.allclose(fast, slow)
-    assert np.allclose(fast[: len(words)], lm.token_logprobs(words))
+    ngrams += [("<s>", "the"), ("a", "b", "c", "d", "e", "the"), ["soldiers", "were"], ("qwertyuiop", "the")]
+    got = lm.score_ngrams(ngrams)
+    # log10 P(last | rest) = score(rest + last) - score(rest), from <s> when the n-gram starts with it;
+    # a history longer than order - 1 words is cut to its last order - 1.
+    for ng, score in zip(ngrams, got, strict=True):
+        ng = tuple(ng)
+        bos = ng[0] == "<s>"
+        ws = ng[1:] if bos else ng
+        if len(ws) > lm.order:
+            ws, bos = ws[-lm.order :], False
+        want = lm.model.score(" ".join(ws), bos=bos, eos=False) - lm.model.score(" ".join(ws[:-1]), bos=bos, eos=False)
+        assert score == pytest.approx(want, abs=1e-5), ng
+    assert np.allclose(got[: len(words)], lm.token_logprobs(words))
 
 
 def test_vocabulary_counts(pack: LanguagePack) -> None:

@@ -307,9 +307,14 @@ cli.add_command(pack)
 
 
 def main() -> None:
-    """Console entry point: run the CLI, turning a closed pipe into a quiet exit."""
+    """Console entry point: run the CLI, turning a closed pipe into a quiet exit and a missing compiled
+    extension into one line."""
+    from .native import ExtensionMissing
+
     try:
         cli.main(prog_name="unspin", standalone_mode=True)
+    except ExtensionMissing as exc:
+        _fail(str(exc))
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)

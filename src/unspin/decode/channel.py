@@ -62,22 +62,6 @@ class Candidate:
     log_channel: float  # log10 P(observed | original) including the prior of a swap here
 
 
-def eligible(tok: Token, first_in_sentence: bool, pack=None) -> bool:
-    """Could a spinner have produced this token? Words only; not numbers, symbols or names.
-
-    A capitalised word mid-sentence is a candidate only when the corpus mostly writes it in lower
-    case ("Overseas Ministry" is a swap; "Friday" and "Reuters" are names).
-    """
-    if tok.kind != WORD or not tok.text.isalpha() or len(tok.text) < 2:
-        return False
-    if lm_form(tok.text) in FUNCTION_WORDS:
-        return False
-    if pack is not None and not first_in_sentence and tok.text[:1].isupper():
-        lower = tok.text.lower()
-        return pack.vocab.cased_count(lower) > pack.vocab.cased_count(tok.text)
-    return True
-
-
 # A unit after a figure is the measurement itself ("80 millimetres", "7 days"), not a word a spinner
 # rewords, and an n-gram model trained on another country's prose would "restore" it to inches.
 UNIT_WORDS = frozenset(
@@ -91,8 +75,8 @@ UNIT_WORDS = frozenset(
 
 
 def eligible_flags(pack, sentences: list[list[Token]]) -> list[list[bool]]:
-    """`eligible` for every token of every sentence (`eligible_core`), then units right after a
-    figure set aside (`UNIT_WORDS`)."""
+    """`eligible_core` for every token of every sentence, then units right after a figure set aside
+    (`UNIT_WORDS`)."""
     sentences = [s if isinstance(s, list) else list(s) for s in sentences]
     flags = eligible_core(pack, sentences)
     for sent, row in zip(sentences, flags, strict=True):
@@ -103,44 +87,18 @@ def eligible_flags(pack, sentences: list[list[Token]]) -> list[list[bool]]:
 
 
 def eligible_core(pack, sentences: list[list[Token]]) -> list[list[bool]]:
-    """`eligible` for every token of every sentence, with the pack's cased counts looked up in one
-    vectorised search for the whole text instead of two searches per capitalised word (in one
-    compiled pass over the tokens when the extension is built; `_eligible_flags_py` otherwise)."""
-    from ..tokens import _compiled
+    """Could a spinner have produced this token? For every token of every sentence, in one compiled pass
+    (``pack/ext/text_scan.hh``): words only, of two letters or more, all letters (not numbers, symbols
+    or names), and not `FUNCTION_WORDS`. A capitalised word after a sentence's first token is a
+    candidate only when the pack's corpus writes it more often in lower case than as written
+    ("Overseas Ministry" is a swap; "Friday" and "Reuters" are names); without a pack (``None``), it is.
+    """
+    from ..native import module
 
-    ext = _compiled()
-    if ext is not None:
-        table = None
-        if pack is not None:
-            tables = getattr(getattr(pack, "vocab", None), "compiled_tables", None)
-            table = tables[1] if tables is not None else None
-        if pack is None or table is not None:
-            flags = ext.eligible_flags(sentences, FUNCTION_WORDS, table)
-            if flags is not None:
-                return flags
-    return _eligible_flags_py(pack, sentences)
-
-
-def _eligible_flags_py(pack, sentences: list[list[Token]]) -> list[list[bool]]:
-    """`eligible_core` in Python: the reference for the compiled pass."""
-    flags: list[list[bool]] = []
-    pending: list[tuple[int, int, str]] = []  # (sentence, token, text) awaiting the cased-count test
-    for si, sent in enumerate(sentences):
-        row = []
-        for k, tok in enumerate(sent):
-            text = tok.text
-            ok = tok.kind == WORD and text.isalpha() and len(text) >= 2 and lm_form(text) not in FUNCTION_WORDS
-            if ok and pack is not None and k > 0 and text[:1].isupper():
-                pending.append((si, k, text))
-            row.append(ok)
-        flags.append(row)
-    if pending:
-        texts = [t for _, _, t in pending]
-        counts = pack.vocab.cased_counts([t.lower() for t in texts] + texts).tolist()
-        n = len(texts)
-        for m, (si, k, _) in enumerate(pending):
-            flags[si][k] = counts[m] > counts[n + m]
-    return flags
+    sentences = sentences if type(sentences) is list else list(sentences)
+    sentences = [s if type(s) is list or type(s) is tuple else list(s) for s in sentences]
+    table = pack.vocab.compiled_tables[1] if pack is not None else None
+    return module().eligible_flags(sentences, FUNCTION_WORDS, table)
 
 
 def plausible_original(observed: tuple[str, ...], original: tuple[str, ...], function_ok: bool = False) -> bool:
@@ -353,13 +311,13 @@ def propose_spans(
     """Candidate originals for every eligible word and phrase of one sentence, span by span.
 
     Phrases are runs of words separated by single spaces ("men and women", "get the job done") that
-    start and end with an eligible word. ``ok``: the tokens' `eligible` flags, when the caller has
-    them (`eligible_flags`).
+    start and end with an eligible word. ``ok``: the tokens' eligibility, when the caller has it
+    (`eligible_flags`; `eligible_core` of the sentence otherwise).
     """
     max_words = max_words or pack.thesaurus.max_phrase_words
     forms = [lm_form(t.text) for t in tokens]
     if ok is None:
-        ok = [eligible(t, i == 0, pack) for i, t in enumerate(tokens)]
+        ok = eligible_core(pack, [tokens])[0]
     wordish = [t.kind == WORD for t in tokens]
     out: list[SpanOriginals] = []
     n = len(tokens)

@@ -38,52 +38,25 @@ class Decision:
     runner_up: tuple[str, ...] | None
 
 
-def context_state(model: kenlm.Model, left: list[str], bos: bool) -> kenlm.State:
-    """The model's state after ``left`` (after a sentence start when ``bos``)."""
-    state = kenlm.State()
-    if bos:
-        model.BeginSentenceWrite(state)
-    else:
-        model.NullContextWrite(state)
-    for w in left:
-        out = kenlm.State()
-        model.BaseScore(state, w, out)
-        state = out
-    return state
-
-
-def continuation_score(model: kenlm.Model, state: kenlm.State, words) -> float:
-    """log10 P of ``words`` from ``state`` (which is left as it was), summed left to right."""
-    bufs = (kenlm.State(), kenlm.State())  # written alternately, never the one being read
-    base = model.BaseScore
-    total = 0.0
-    for n, w in enumerate(words):
-        out = bufs[n & 1]
-        total += base(state, w, out)
-        state = out
-    return total
-
-
 def preselect_spans(
-    model: kenlm.Model,
+    batch,
     forms: list[str],
     spans: list[SpanOriginals],
-    order: int,
     slack: float = 0.0,
-    batch=None,
 ) -> list[tuple[float, Candidate]]:
     """Per span of `channel.propose_spans`, the few originals that make their window more natural
     than the observed words, with their scores; a `Candidate` is made only for those.
 
-    This is the "unnatural where it stands" test: a candidate's window gain (`window_gains`) plus its
-    channel cost must beat ``PRESELECT_MARGIN``, and at most ``PRESELECT`` per span are kept.
-    ``slack`` lowers the margin: the candidates a higher swap prior would keep, for decoding at
-    several. ``batch``: the pack's compiled scorer (`NgramModel.batch`), which computes every window
-    gain of the sentence in one call, to the bit what `window_gains` computes here."""
+    This is the "unnatural where it stands" test: a candidate's window gain plus its channel cost must
+    beat ``PRESELECT_MARGIN``, and at most ``PRESELECT`` per span are kept. The window gain: the log10
+    probability of the candidate followed by ``order - 1`` words of right context (and ``</s>`` when
+    the window reaches the sentence's end), minus that of the observed words followed by the same, both
+    from the state after ``order - 1`` words of left context (from ``<s>`` when the window reaches the
+    sentence's start). ``batch``: the pack's compiled scorer (`NgramModel.batch`), which computes every
+    window gain of the sentence in one call. ``slack`` lowers the margin: the candidates a higher swap
+    prior would keep, for decoding at several."""
     groups = [(sp.start, sp.end, [words for _, words in sp.found]) for sp in spans]
-    gains = batch.window_gains(forms, groups) if batch is not None else None
-    if gains is None:
-        gains = window_gains(model, forms, groups, order)
+    gains = batch.window_gains(forms, groups)
     kept: list[tuple[float, Candidate]] = []
     pos = 0
     margin = PRESELECT_MARGIN - slack
@@ -98,25 +71,6 @@ def preselect_spans(
         kept.extend((score, Candidate(sp.start, sp.end, words, channel))
                     for score, channel, words in scored[:PRESELECT])
     return kept
-
-
-def window_gains(
-    model: kenlm.Model, forms: list[str], groups: list[tuple[int, int, list[tuple[str, ...]]]], order: int
-) -> list[float]:
-    """For each group ``(i, j, candidates)``, each candidate's log10 gain over the observed words
-    ``forms[i:j]`` in the same window (order - 1 words each side, the sentence's ends included),
-    flattened in order. The reference of the compiled ``window_gains``."""
-    ctx = order - 1
-    out: list[float] = []
-    for i, j, candidates in groups:
-        left = forms[max(0, i - ctx) : i]
-        right = forms[j : j + ctx]
-        if j + ctx > len(forms):
-            right = [*right, "</s>"]
-        start = context_state(model, left, i - ctx < 0)  # shared by the observed words and every candidate
-        base = continuation_score(model, start, (*forms[i:j], *right))
-        out.extend(continuation_score(model, start, (*words, *right)) - base for words in candidates)
-    return out
 
 
 def _path_score(model: kenlm.Model, words: list[str]) -> float:

@@ -17,10 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import kenlm
-
-from ..pack.memo import BoundedMemo, memo_for
-from ..tokens import WORD, Token, lm_form
+from ..tokens import Token
 
 MIN_WORDS = 50  # below this a document verdict is a guess: "too-short"
 MIN_ENGLISH_SHARE = 0.6  # share of words the pack knows, below which the text is "not-english"
@@ -151,31 +148,13 @@ GATE_SAMPLE = 2000  # alphabetic words looked at for the language test
 
 def _gate_counts(pack, tokens: list[Token]) -> tuple[int, int, int, int, int]:
     """(tokens, words, alphabetic words of the sample, of them function words, of them known to the
-    pack): in one compiled pass when the extension is built, else `_gate_counts_py`."""
-    from ..tokens import _compiled
+    pack), in one compiled pass (``pack/ext/text_scan.hh``). The sample: the first ``GATE_SAMPLE``
+    alphabetic words; known: the pack counted the word's `lm_form` at least ``min_count`` times."""
+    from ..native import module
     from .channel import FUNCTION_WORDS
 
-    ext = _compiled()
-    tables = getattr(getattr(pack, "vocab", None), "compiled_tables", None)
-    if ext is not None and tables is not None and type(tokens) is list:
-        counts = ext.gate_counts(tokens, FUNCTION_WORDS, tables[0], GATE_SAMPLE)
-        if counts is not None:
-            return counts
-    return _gate_counts_py(pack, tokens)
-
-
-def _gate_counts_py(pack, tokens: list[Token]) -> tuple[int, int, int, int, int]:
-    """`_gate_counts` in Python: the reference for the compiled pass."""
-    from .channel import FUNCTION_WORDS
-
-    words = [t for t in tokens if t.kind == WORD]
-    alpha = [t for t in words if t.text.isalpha()][:GATE_SAMPLE]
-    function = known = 0
-    if alpha:
-        forms = [lm_form(t.text) for t in alpha]
-        function = sum(1 for f in forms if f in FUNCTION_WORDS)
-        known = int((pack.vocab.counts(forms) > 0).sum())  # one vectorised search
-    return len(tokens), len(words), len(alpha), function, known
+    tokens = tokens if type(tokens) is list else list(tokens)
+    return module().gate_counts(tokens, FUNCTION_WORDS, pack.vocab.compiled_tables[0], GATE_SAMPLE)
 
 
 SCREEN_FEATURES = ("unseen_both_sides", "low_pmi_share", "neg_mean_pmi")
@@ -210,59 +189,14 @@ def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = 
 
 def _screen_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[int, int, int, float]:
     """(count, hits, low, pmi_sum): the whole document's language-model pass in one call of the
-    compiled scorer when it is built (the same KenLM lookups and the same float arithmetic, in the
-    same order), else `_screen_counts_py`."""
-    from ..tokens import _compiled
+    compiled scorer (``Model.screen_counts``). Per sentence, KenLM's full scores of the tokens'
+    `lm_form` with sentence start and end; each flagged token the model knows counts, is a hit when
+    neither its own n-gram nor the next one is longer than a unigram, and adds its gain (its log10
+    probability and the next token's, each minus its unigram log10 probability) to ``pmi_sum``, a
+    gain below zero counting as ``low``. ``ValueError`` when ``flags`` has another number of rows."""
 
-    batch = getattr(getattr(pack, "lm", None), "_batch", None)
-    if batch is not None and hasattr(batch, "screen_counts") and _compiled() is not None:
-        counts = batch.screen_counts(sentences, flags, lm_form)
-        if counts is not None:
-            return counts
-    return _screen_counts_py(pack, sentences, flags)
+    def rows(xs):
+        xs = xs if type(xs) is list else list(xs)
+        return [x if type(x) is list or type(x) is tuple else list(x) for x in xs]
 
-
-def _screen_counts_py(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[int, int, int, float]:
-    """`_screen_counts` in Python, one ``full_scores`` per sentence: the reference."""
-    model = pack.lm.model
-    unigram = _unigram_logprobs(pack)
-    count = hits = low = 0
-    pmi_sum = 0.0
-    for sent, ok in zip(sentences, flags, strict=True):
-        if not sent:
-            continue
-        forms = [lm_form(t.text) for t in sent]
-        scores = list(model.full_scores(" ".join(forms), bos=True, eos=True))
-        last = len(forms) - 1
-        for k in range(len(sent)):
-            if not ok[k] or scores[k][2]:  # [2]: out of vocabulary
-                continue
-            count += 1
-            if scores[k][1] <= 1 and scores[k + 1][1] <= 1:
-                hits += 1
-            gain = scores[k][0] - unigram(forms[k])
-            if k < last:
-                gain += scores[k + 1][0] - unigram(forms[k + 1])
-            pmi_sum += gain
-            low += gain < 0
-    return count, hits, low, pmi_sum
-
-
-UNIGRAM_MEMO_WORDS = 200_000
-
-
-def _unigram_logprobs(pack):
-    """log10 P(w) with no context, memoised on the pack (``pack.memo``)."""
-    model = pack.lm.model
-    memo = memo_for(pack, "detect.unigrams", lambda: BoundedMemo(UNIGRAM_MEMO_WORDS))
-    null = kenlm.State()
-    model.NullContextWrite(null)
-    out = kenlm.State()
-
-    def lookup(word: str) -> float:
-        v = memo.get(word)
-        if v is None:
-            v = memo[word] = model.BaseScore(null, word, out)
-        return v
-
-    return lookup
+    return pack.lm.batch.screen_counts(rows(sentences), rows(flags))

@@ -100,15 +100,13 @@ class SentencePlan:
 
 
 def plan_sentence(pack, sent: list[Token], ok: list[bool] | None = None) -> SentencePlan | None:
-    """The candidates of one sentence (None when it has none); ``ok``: its `eligible` flags, if known."""
-    model = pack.lm.model
+    """The candidates of one sentence (None when it has none); ``ok``: its `eligible_flags`, if known."""
     forms = [lm_form(t.text) for t in sent]
-    order = pack.lm.order
     if ok is None:
         ok = eligible_flags(pack, [sent])[0]
     slack = math.log10(DOC_RHO_MAX / RHO) if DOC_RHO_MAX > RHO else 0.0
     spans = learned.adjust_spans(pack, sent, forms, propose_spans(pack, sent, ok=ok), ok)
-    scored = preselect_spans(model, forms, spans, order, slack, pack.lm.batch)
+    scored = preselect_spans(pack.lm.batch, forms, spans, slack)
     if not scored:
         return None
     capitalised = [swap_prior(sent[k : k + 1]) != RHO for k in range(len(sent))]

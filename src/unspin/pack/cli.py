@@ -117,11 +117,11 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
         m = read_manifest(p)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
-    from .lm import _batch_module
+    from ..native import MISSING, available
 
-    # Which path batched LM queries, the screen and the tokenizer take in this install: the compiled
-    # extension is built by scripts/build-kenlm-tools.sh in a checkout and is in no wheel.
-    compiled = _batch_module() is not None
+    # Whether this install has the compiled extension, which holds the tokenizer, the screen and the
+    # batched LM queries (their only implementation: setup.py builds it in every install).
+    compiled = available()
     if as_json:
         click.echo(json.dumps({**m, "identity": pack_identity(m), "compiled": compiled}, indent=2, ensure_ascii=False))
         return
@@ -142,8 +142,7 @@ def info_cmd(path: Path | None, as_json: bool) -> None:
         ("substitutes", f"{m['substitutes']['words']:,} words x {m['substitutes']['neighbours_per_word']} nearest"
                         if m.get("substitutes") else "none"),
         ("sources", "; ".join(f"{k}: {s['licence']}" for k, s in m["sources"].items())),
-        ("fast path", "compiled extension (unspin.pack._kenlm_batch)" if compiled
-                      else "pure Python: the compiled extension is not built (scripts/build-kenlm-tools.sh)"),
+        ("fast path", "compiled extension (unspin.pack._kenlm_batch)" if compiled else f"MISSING: {MISSING}"),
     ]
     width = max(len(k) for k, _ in rows)
     for k, val in rows:

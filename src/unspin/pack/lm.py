@@ -4,11 +4,10 @@ KenLM's binary trie is loaded with ``mmap`` (``load_method=LAZY``), so start-up 
 the OS pages in only what queries touch. Words are expected in `unspin.tokens.lm_form` already, the
 form the corpus was counted in. Scores are log10 probabilities, KenLM's convention.
 
-Batched queries (`score_ngrams`) go through a small compiled extension (``ext/kenlm_batch.cc``, built
-by ``scripts/build-kenlm-tools.sh``) when it is present: one Python call per batch instead of one per
-word. Without it a pure-Python path gives identical scores, slower (see bench/pack.py).
-The same extension holds ``Model.screen_counts``, the screening mode's whole-document pass
-(`unspin.decode.detect.screen`), and the compiled tokenizer (``ext/text_scan.hh``).
+Batched queries (`score_ngrams`) go through the compiled extension (``ext/kenlm_batch.cc``, built by
+``setup.py``; `unspin.native`): one Python call per batch instead of one per word. The same extension
+holds ``Model.screen_counts``, the screening mode's whole-document pass (`unspin.decode.detect.screen`),
+``Model.window_gains`` (the decoder's pre-selection) and the tokenizer (``ext/text_scan.hh``).
 """
 
 from __future__ import annotations
@@ -19,15 +18,7 @@ from pathlib import Path
 import kenlm
 import numpy as np
 
-
-def _batch_module():  # -> the extension module, or None
-    """The compiled batch scorer if it was built (looked up at each model load, so a build made
-    after import, e.g. by the test fixture, is picked up)."""
-    try:
-        from . import _kenlm_batch  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _kenlm_batch
+from ..native import module
 
 __all__ = ["NgramModel"]
 
@@ -41,22 +32,18 @@ class NgramModel:
         self.path = Path(path)
         self.model = kenlm.Model(str(path), config)
         self.order: int = self.model.order
-        self._null = kenlm.State()
-        self.model.NullContextWrite(self._null)
-        self._bos = kenlm.State()
-        self.model.BeginSentenceWrite(self._bos)
-        ext = _batch_module()
-        self._batch = ext.Model(str(path)) if ext is not None else None
+        self._batch = module().Model(str(path))
 
     @property
     def batch(self):
-        """The compiled scorer (``_kenlm_batch.Model``) when it was built, else None."""
+        """The compiled scorer (``_kenlm_batch.Model``) over the same binary."""
         return self._batch
 
     @property
     def compiled(self) -> bool:
-        """Whether batched queries use the compiled extension."""
-        return self._batch is not None
+        """Whether batched queries use the compiled extension: always (there is no other path); kept
+        for the callers that report it."""
+        return True
 
     def __contains__(self, word: str) -> bool:
         return word in self.model
@@ -94,42 +81,6 @@ class NgramModel:
         kept under its last ``order - 1`` words: the next n-gram of a sliding window (or any n-gram
         continuing this one) then starts from it, so most n-grams cost a single ``BaseScore``.
         """
-        if self._batch is not None:
-            out = np.empty(len(ngrams), dtype=np.float64)
-            self._batch.score_ngrams(ngrams, out)
-            return out
-        return self.score_ngrams_python(ngrams)
-
-    def score_ngrams_python(self, ngrams: Sequence[Sequence[str]]) -> np.ndarray:
-        """`score_ngrams` without the compiled extension (the reference the extension is tested against)."""
-        m = self.model
-        base = m.BaseScore
-        keep = self.order - 1
         out = np.empty(len(ngrams), dtype=np.float64)
-        cache: dict[tuple[str, ...], kenlm.State] = {}
-        state_cls = kenlm.State
-        for i, ng in enumerate(ngrams):
-            ng = tuple(ng)
-            if len(ng) > self.order:
-                ng = ng[-self.order:]
-            hist = ng[:-1]
-            st = cache.get(hist)
-            if st is None:
-                st = self._state(hist)
-                cache[hist] = st
-            nxt = state_cls()
-            out[i] = base(st, ng[-1], nxt)
-            cache[ng[-keep:] if len(ng) > keep else ng] = nxt
+        self._batch.score_ngrams(ngrams, out)
         return out
-
-    def _state(self, hist: tuple[str, ...]) -> kenlm.State:
-        m = self.model
-        if hist and hist[0] == "<s>":
-            cur, words = self._bos, hist[1:]
-        else:
-            cur, words = self._null, hist
-        for w in words[-(self.order - 1):] if self.order > 1 else ():
-            nxt = kenlm.State()
-            m.BaseScore(cur, w, nxt)
-            cur = nxt
-        return cur

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..native import module
 from ..tokens import lm_form
-from .lm import _batch_module
 from .store import StringTable, load_array, save_array
 
 __all__ = ["Vocabulary", "build_vocabulary"]
@@ -51,14 +51,12 @@ class Vocabulary:
         # Memos of answers that depend only on these counts (trace's token forms; see pack/memo.py).
         self.memo: dict = {}
         # The same tables for the compiled per-token loops (detect.gate, channel.eligible_flags):
-        # (uncased, cased), searched in place; None without the extension.
-        self.compiled_tables = None
-        ext = _batch_module()
-        if ext is not None and hasattr(ext, "Table"):
-            self.compiled_tables = tuple(
-                ext.Table(t.keys, t.width, np.ascontiguousarray(c, dtype=np.uint32))
-                for t, c in ((self._u, self._uc), (self._c, self._cc))
-            )
+        # (uncased, cased), searched in place.
+        ext = module()
+        self.compiled_tables = tuple(
+            ext.Table(t.keys, t.width, np.ascontiguousarray(c, dtype=np.uint32))
+            for t, c in ((self._u, self._uc), (self._c, self._cc))
+        )
 
     def __len__(self) -> int:
         return len(self._u)

@@ -3,15 +3,15 @@
 // Why: from Python, each KenLM lookup costs a Python->Cython call, a str->bytes conversion and a
 // vocabulary hash per word; scoring one n-gram of order 4 from scratch takes four of them. Here a
 // whole batch crosses the boundary once: words are mapped to vocabulary ids once per distinct
-// string, and each n-gram is scored by KenLM's C++ directly. Built by scripts/build-kenlm-tools.sh
-// from the kenlm sources; unspin falls back to the pure-Python path when it is absent.
+// string, and each n-gram is scored by KenLM's C++ directly. Built by setup.py (every pip install)
+// against KenLM's query code in third_party/kenlm; unspin has no other implementation of these rules.
 //
 // API (module unspin.pack._kenlm_batch):
 //   Model(path)                       open a KenLM binary (mmap, lazy)
 //   Model.score_ngrams(ngrams, out)   ngrams: sequence of sequences of str; out: writable float64
 //                                     buffer of len(ngrams); writes log10 P(last | rest). An n-gram
 //                                     starting with "<s>" starts from the sentence-begin state.
-//   Model.screen_counts(sentences, flags, lm_form)
+//   Model.screen_counts(sentences, flags)
 //                                     detect.screen's language-model pass over a whole document
 //   Model.window_gains(forms, groups) decoder.preselect_scored's window scores for one sentence
 //
@@ -20,8 +20,8 @@
 //   Table(keys, counts)                           a pack's sorted string table with its counts
 //   gate_counts, eligible_flags                   detect.gate's and channel.eligible_flags' loops
 //
-// Every function here has a pure-Python reference it is tested against (tests/test_fastpaths_text.py);
-// a function that meets an input it was not written for returns None and the caller uses the reference.
+// These functions are the only implementation of their rules (tests/test_native.py pins their answers
+// to hand-known values and to KenLM's own scores); input of another shape than unspin's raises TypeError.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -160,21 +160,24 @@ PyObject *Model_score_ngrams(ModelObject *self, PyObject *args) {
 }
 
 // detect.screen's pass: per sentence, KenLM's full_scores (bos and eos) over the tokens' lm_form,
-// and each flagged in-vocabulary token's counts and PMI gain, accumulated in the reference's order
+// and each flagged in-vocabulary token's counts and PMI gain, accumulated in token order
 // and with its arithmetic (float scores widened to double, as the kenlm module hands them to Python).
 // Words are looked up the way the kenlm module does (as C strings: up to a NUL). Returns
-// (count, hits, low, pmi_sum), or None for input of another shape.
+// (count, hits, low, pmi_sum).
 PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
-  PyObject *sentences, *flags, *lm_form;
-  if (!PyArg_ParseTuple(args, "OOO", &sentences, &flags, &lm_form)) return nullptr;
+  PyObject *sentences, *flags;
+  if (!PyArg_ParseTuple(args, "OO", &sentences, &flags)) return nullptr;
   if (!textscan::configured() || !textscan::plain_sequence(sentences) || !textscan::plain_sequence(flags))
-    Py_RETURN_NONE;
+    return textscan::unsupported("screen_counts", "lists of lists of Tokens and of flags expected");
   const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sentences);
-  if (PySequence_Fast_GET_SIZE(flags) != n_sent) Py_RETURN_NONE;  // zip(strict=True) raises: the reference says so
+  if (PySequence_Fast_GET_SIZE(flags) != n_sent) {
+    PyErr_SetString(PyExc_ValueError, "screen_counts: flags and sentences differ in length");
+    return nullptr;
+  }
   for (Py_ssize_t si = 0; si < n_sent; ++si)
     if (!textscan::plain_sequence(PySequence_Fast_GET_ITEM(sentences, si)) ||
         !textscan::plain_sequence(PySequence_Fast_GET_ITEM(flags, si)))
-      Py_RETURN_NONE;
+      return textscan::unsupported("screen_counts", "a sentence or a row of flags that is not a list or tuple");
   PyObject *sents = PySequence_Fast(sentences, "sentences must be a sequence");
   if (!sents) return nullptr;
   PyObject *fls = PySequence_Fast(flags, "flags must be a sequence");
@@ -202,14 +205,14 @@ PyObject *Model_screen_counts(ModelObject *self, PyObject *args) {
       ids.resize(n);
       for (Py_ssize_t k = 0; k < n; ++k) {
         PyObject *text = textscan::token_text(PySequence_Fast_GET_ITEM(sent, k));
-        if (!text) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
-        int r = textscan::lm_form_utf8(text, lm_form, form);
+        if (!text) { Py_DECREF(ok); Py_DECREF(sent); textscan::unsupported("screen_counts", "not a Token"); goto done; }
+        int r = textscan::lm_form_utf8(text, form);
         if (r < 0) { Py_DECREF(ok); Py_DECREF(sent); goto done; }
-        if (r == 0) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
+        if (r == 0) { Py_DECREF(ok); Py_DECREF(sent); PyErr_SetString(PyExc_ValueError, "screen_counts: a token whose form is empty or holds a space"); goto done; }
         ids[k] = vocab.Index(StringPiece(form.data(), strnlen(form.data(), form.size())));
       }
-      // zip(strict=False) in the reference's range(len(sent)) loop indexes ok[k]: a short row raises.
-      if (PySequence_Fast_GET_SIZE(ok) < n) { Py_DECREF(ok); Py_DECREF(sent); result = Py_None; Py_INCREF(result); goto done; }
+      // Every token needs its flag: a short row is an IndexError.
+      if (PySequence_Fast_GET_SIZE(ok) < n) { Py_DECREF(ok); Py_DECREF(sent); PyErr_SetString(PyExc_IndexError, "screen_counts: a row of flags shorter than its sentence"); goto done; }
       // Which tokens count (eligible and in the vocabulary), and how far the scores are needed: a
       // counted token reads its own score and the next one's (</s> after the last token), so the
       // scores past the last counted token's successor are never read and not computed.
@@ -267,7 +270,7 @@ done:
 // decoder.preselect_scored's window scores for one sentence: for each group (i, j, candidates),
 // the log10 probability of every candidate followed by the right context, minus that of the observed
 // words forms[i:j] followed by it, all from the state after the left context (the sentence start
-// when the window reaches it). Sums run in double over the float scores, in the reference's order.
+// when the window reaches it). Sums run in double over the float scores, left to right.
 double continuation(const lm::base::Model *model, const lm::ngram::State &from, const lm::WordIndex *words,
                     size_t n) {
   lm::ngram::State st[2];
@@ -284,7 +287,7 @@ double continuation(const lm::base::Model *model, const lm::ngram::State &from, 
 PyObject *Model_window_gains(ModelObject *self, PyObject *args) {
   PyObject *forms_obj, *groups_obj;
   if (!PyArg_ParseTuple(args, "OO", &forms_obj, &groups_obj)) return nullptr;
-  if (!PyList_Check(forms_obj) || !PyList_Check(groups_obj)) Py_RETURN_NONE;
+  if (!PyList_Check(forms_obj) || !PyList_Check(groups_obj)) return textscan::unsupported("window_gains", "two lists expected");
   const lm::base::Vocabulary &vocab = self->model->BaseVocabulary();
   auto index = [&vocab](PyObject *w, lm::WordIndex *out) -> bool {
     if (!PyUnicode_Check(w)) return false;
@@ -299,7 +302,7 @@ PyObject *Model_window_gains(ModelObject *self, PyObject *args) {
   for (Py_ssize_t k = 0; k < n; ++k) {
     if (!index(PyList_GET_ITEM(forms_obj, k), &ids[k])) {
       if (PyErr_Occurred()) return nullptr;
-      Py_RETURN_NONE;
+      return textscan::unsupported("window_gains", "a form that is not a str");
     }
   }
   const Py_ssize_t ctx = self->order - 1;
@@ -316,7 +319,7 @@ PyObject *Model_window_gains(ModelObject *self, PyObject *args) {
         i < 0 || j < i || j > n) {
       PyErr_Clear();
       Py_DECREF(out);
-      Py_RETURN_NONE;
+      return textscan::unsupported("window_gains", "a group that is not (i, j, [candidates]) within the forms");
     }
     lm::ngram::State st[2];
     int cur = 0;
@@ -335,14 +338,14 @@ PyObject *Model_window_gains(ModelObject *self, PyObject *args) {
     const Py_ssize_t n_cands = PyList_GET_SIZE(cands);
     for (Py_ssize_t c = 0; c < n_cands; ++c) {
       PyObject *words = PyList_GET_ITEM(cands, c);
-      if (!PyTuple_Check(words)) { Py_DECREF(out); Py_RETURN_NONE; }
+      if (!PyTuple_Check(words)) { Py_DECREF(out); return textscan::unsupported("window_gains", "a candidate that is not a tuple"); }
       seq.clear();
       for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(words); ++k) {
         lm::WordIndex id;
         if (!index(PyTuple_GET_ITEM(words, k), &id)) {
           Py_DECREF(out);
           if (PyErr_Occurred()) return nullptr;
-          Py_RETURN_NONE;
+          return textscan::unsupported("window_gains", "a candidate word that is not a str");
         }
         seq.push_back(id);
       }
@@ -365,10 +368,10 @@ PyMethodDef Model_methods[] = {
     {"score_ngrams", reinterpret_cast<PyCFunction>(Model_score_ngrams), METH_VARARGS,
      "score_ngrams(ngrams, out): write log10 P(last | rest) of each n-gram into the float64 buffer out"},
     {"screen_counts", reinterpret_cast<PyCFunction>(Model_screen_counts), METH_VARARGS,
-     "screen_counts(sentences, flags, lm_form) -> (count, hits, low, pmi_sum) of detect.screen, or None"},
+     "screen_counts(sentences, flags) -> (count, hits, low, pmi_sum) of detect.screen"},
     {"window_gains", reinterpret_cast<PyCFunction>(Model_window_gains), METH_VARARGS,
      "window_gains(forms, [(i, j, [candidate word tuples])]) -> flat list of decoder.preselect_scored's "
-     "window gains, or None"},
+     "window gains"},
     {nullptr, nullptr, 0, nullptr}};
 
 PyGetSetDef Model_getset[] = {{"order", reinterpret_cast<getter>(Model_order), nullptr, "n-gram order", nullptr},
@@ -401,6 +404,12 @@ PyMODINIT_FUNC PyInit__kenlm_batch(void) {
   Py_INCREF(&ModelType);
   if (PyModule_AddObject(m, "Model", reinterpret_cast<PyObject *>(&ModelType)) < 0) {
     Py_DECREF(&ModelType);
+    Py_DECREF(m);
+    return nullptr;
+  }
+  // unspin.native refuses a build of other sources (a stale in-place build): bump with any change to
+  // a function's signature or answers.
+  if (PyModule_AddIntConstant(m, "API_VERSION", 2) < 0) {
     Py_DECREF(m);
     return nullptr;
   }

@@ -8,8 +8,8 @@
 // Exactness: character classes are the ones Python's `re` and `str` use (Py_UNICODE_ISSPACE for \s,
 // Py_UNICODE_ISALNUM for [^\W_], Py_UNICODE_ISDECIMAL for \d, str.isalpha/islower/isupper per code
 // point), case mapping that is not plain ASCII is done by calling str.lower, and set membership by
-// the frozensets the Python module defines. The pure-Python functions stay the reference: the tests
-// compare both on generated and real text (tests/test_fastpaths_text.py). Included by kenlm_batch.cc.
+// the frozensets the Python module defines (the rules are stated in unspin/tokens.py's docstrings;
+// tests/test_native.py pins them). The only implementation of these rules. Included by kenlm_batch.cc.
 #pragma once
 
 #include <Python.h>
@@ -59,6 +59,18 @@ struct Config {
 static Config cfg;
 
 inline bool configured() { return cfg.token != nullptr; }
+
+// There is no other implementation to fall back on: input of another shape than unspin's own (lists
+// of unspin.tokens.Token, str forms) is a TypeError, and a call before configure_tokens a RuntimeError.
+inline PyObject *unsupported(const char *fn, const char *what) {
+  PyErr_Format(PyExc_TypeError, "unspin.pack._kenlm_batch.%s: unsupported input (%s)", fn, what);
+  return nullptr;
+}
+
+inline PyObject *not_configured() {
+  PyErr_SetString(PyExc_RuntimeError, "unspin.pack._kenlm_batch: configure_tokens was not called");
+  return nullptr;
+}
 
 inline bool contains(const std::vector<Py_UCS4> &v, Py_UCS4 c) {
   for (Py_UCS4 x : v)
@@ -255,9 +267,9 @@ PyObject *tokenize(PyObject *, PyObject *args) {
   PyObject *text;
   Py_ssize_t start, end;
   if (!PyArg_ParseTuple(args, "Unn", &text, &start, &end)) return nullptr;
-  if (!configured()) Py_RETURN_NONE;
+  if (!configured()) return not_configured();
   const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-  if (start < 0 || end > len || start > end) Py_RETURN_NONE;
+  if (start < 0 || end > len || start > end) return unsupported("tokenize", "bounds outside the text");
   std::vector<Tok> toks;
   scan_any(text, start, end, toks);
   return token_list(text, toks.data(), static_cast<Py_ssize_t>(toks.size()));
@@ -307,7 +319,7 @@ int split_line(PyObject *text, const CH *d, const std::vector<Tok> &toks, std::v
 PyObject *sentence_tokens(PyObject *, PyObject *args) {
   PyObject *text;
   if (!PyArg_ParseTuple(args, "U", &text)) return nullptr;
-  if (!configured()) Py_RETURN_NONE;
+  if (!configured()) return not_configured();
   const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
   const int kind = PyUnicode_KIND(text);
   const void *data = PyUnicode_DATA(text);
@@ -364,8 +376,8 @@ PyObject *sentence_tokens(PyObject *, PyObject *args) {
 }
 
 // ---- tokens as the later stages read them ---------------------------------------------------------
-// Containers are read only when they are plain lists or tuples: anything else (an iterator, a
-// subclass with its own __iter__) is left untouched for the reference to consume.
+// Containers are read only when they are plain lists or tuples (the callers in unspin make lists of
+// anything else, an iterator or a subclass with its own __iter__, first).
 inline bool plain_sequence(PyObject *o) { return PyList_CheckExact(o) || PyTuple_CheckExact(o); }
 
 // The text of a Token (borrowed), or nullptr when the object is not a Token holding a str.
@@ -385,44 +397,6 @@ inline int kind_is(PyObject *tok, Kind k) {
 
 inline bool ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c'; }
 
-// The UTF-8 of lm_form(text) into `out`: 1, or 0 when the form is empty or holds ASCII whitespace (the
-// reference joins forms with spaces and lets KenLM split them again: such a form would not round-trip),
-// or -1 with a Python error (a form that cannot be encoded, as the reference's encode raises).
-int lm_form_utf8(PyObject *text, PyObject *lm_form, std::string &out) {
-  if (PyUnicode_IS_ASCII(text)) {
-    const char *s = reinterpret_cast<const char *>(PyUnicode_1BYTE_DATA(text));
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (n == 0) return 0;
-    out.resize(n);
-    for (Py_ssize_t i = 0; i < n; ++i) {
-      char c = s[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      else if (c >= '0' && c <= '9') c = '0';  // lower case, digits as 0; ASCII holds no ’
-      else if (ascii_space(c)) return 0;
-      out[i] = c;
-    }
-    return 1;
-  }
-  PyObject *form = PyObject_CallOneArg(lm_form, text);
-  if (!form) return -1;
-  if (!PyUnicode_Check(form)) {
-    Py_DECREF(form);
-    return 0;
-  }
-  Py_ssize_t n;
-  const char *s = PyUnicode_AsUTF8AndSize(form, &n);
-  if (!s) {
-    Py_DECREF(form);
-    return -1;
-  }
-  out.assign(s, n);
-  Py_DECREF(form);
-  if (n == 0) return 0;
-  for (char c : out)
-    if (ascii_space(c)) return 0;
-  return 1;
-}
-
 // str.lower() of a token text as a new reference (the text itself when lower-case ASCII already).
 PyObject *lowered(PyObject *text) {
   if (PyUnicode_IS_ASCII(text)) {
@@ -440,6 +414,84 @@ PyObject *lowered(PyObject *text) {
     return PyUnicode_FromStringAndSize(low.data(), n);
   }
   return PyObject_CallMethodNoArgs(text, cfg.lower_name);
+}
+
+// unspin.tokens.lm_form, the form a token takes in the language model: str.lower(), then the right
+// single quote as a straight apostrophe and every decimal digit (str.isdecimal) as "0". A new reference.
+inline Py_UCS4 form_char(Py_UCS4 c) { return c == 0x2019 ? Py_UCS4('\'') : Py_UNICODE_ISDECIMAL(c) ? Py_UCS4('0') : c; }
+
+PyObject *lm_form_of(PyObject *text) {
+  PyObject *low = lowered(text);
+  if (!low) return nullptr;
+  const Py_ssize_t n = PyUnicode_GET_LENGTH(low);
+  const int kind = PyUnicode_KIND(low);
+  const void *data = PyUnicode_DATA(low);
+  Py_UCS4 max = 0;
+  bool changed = false;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    const Py_UCS4 c = PyUnicode_READ(kind, data, i), f = form_char(c);
+    changed |= f != c;
+    if (f > max) max = f;
+  }
+  if (!changed) return low;
+  PyObject *out = PyUnicode_New(n, max);  // the new string's own widest character: a canonical str
+  if (out) {
+    const int okind = PyUnicode_KIND(out);
+    void *odata = PyUnicode_DATA(out);
+    for (Py_ssize_t i = 0; i < n; ++i) PyUnicode_WRITE(okind, odata, i, form_char(PyUnicode_READ(kind, data, i)));
+  }
+  Py_DECREF(low);
+  return out;
+}
+
+PyObject *lm_form(PyObject *, PyObject *text) {
+  if (!configured()) return not_configured();
+  if (!PyUnicode_CheckExact(text)) {
+    if (!PyUnicode_Check(text)) {
+      PyErr_Format(PyExc_TypeError, "lm_form() takes a str, not %.100s", Py_TYPE(text)->tp_name);
+      return nullptr;
+    }
+    PyObject *plain = PyObject_Str(text);  // a str subclass: its plain str
+    if (!plain) return nullptr;
+    PyObject *out = lm_form_of(plain);
+    Py_DECREF(plain);
+    return out;
+  }
+  return lm_form_of(text);
+}
+
+// The UTF-8 of lm_form(text) into `out`: 1, or 0 when the form is empty or holds ASCII whitespace (no
+// token holds either: KenLM's vocabulary has no such word), or -1 with a Python error (a form that
+// cannot be encoded, such as a lone surrogate). ASCII text is formed here without a new str.
+int lm_form_utf8(PyObject *text, std::string &out) {
+  if (PyUnicode_IS_ASCII(text)) {
+    const char *s = reinterpret_cast<const char *>(PyUnicode_1BYTE_DATA(text));
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0) return 0;
+    out.resize(n);
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      char c = s[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      else if (c >= '0' && c <= '9') c = '0';  // lm_form_of's rule for ASCII (which holds no ’)
+      else if (ascii_space(c)) return 0;
+      out[i] = c;
+    }
+    return 1;
+  }
+  PyObject *form = lm_form_of(text);
+  if (!form) return -1;
+  Py_ssize_t n;
+  const char *s = PyUnicode_AsUTF8AndSize(form, &n);
+  if (!s) {
+    Py_DECREF(form);
+    return -1;
+  }
+  out.assign(s, n);
+  Py_DECREF(form);
+  if (n == 0) return 0;
+  for (char c : out)
+    if (ascii_space(c)) return 0;
+  return 1;
 }
 
 inline bool str_isalpha(PyObject *text) {
@@ -586,21 +638,23 @@ inline TableObject *as_table(PyObject *o) {
 
 // ---- detect.gate's counts ------------------------------------------------------------------------
 // gate_counts(tokens, function_words, table, limit) ->
-//   (tokens, words, alpha words (at most limit), of those function words, of those known), or None.
+//   (tokens, words, alpha words (at most limit), of those function words, of those known).
 PyObject *gate_counts(PyObject *, PyObject *args) {
   PyObject *tokens, *function_words, *table_obj;
   Py_ssize_t limit;
   if (!PyArg_ParseTuple(args, "OOOn", &tokens, &function_words, &table_obj, &limit)) return nullptr;
   TableObject *table = as_table(table_obj);
-  if (!configured() || !table || !PyAnySet_Check(function_words) || !PyList_CheckExact(tokens)) Py_RETURN_NONE;
+  if (!configured()) return not_configured();
+  if (!table || !PyAnySet_Check(function_words) || !PyList_CheckExact(tokens))
+    return unsupported("gate_counts", "a list of Tokens, a set and a Table expected");
   const Py_ssize_t n = PyList_GET_SIZE(tokens);
   Py_ssize_t words = 0, alpha = 0, function = 0, known = 0;
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject *tok = PyList_GET_ITEM(tokens, i);
     PyObject *text = token_text(tok);
-    if (!text) Py_RETURN_NONE;
+    if (!text) return unsupported("gate_counts", "not a Token");
     int w = kind_is(tok, WORD);
-    if (w < 0) Py_RETURN_NONE;
+    if (w < 0) return unsupported("gate_counts", "a Token whose kind is not a str");
     if (!w) continue;
     ++words;
     if (alpha >= limit || !str_isalpha(text)) continue;
@@ -618,17 +672,17 @@ PyObject *gate_counts(PyObject *, PyObject *args) {
 }
 
 // ---- channel.eligible_flags ------------------------------------------------------------------------
-// eligible_flags(sentences, function_words, cased_table or None) -> list[list[bool]], or None.
+// eligible_flags(sentences, function_words, cased_table or None) -> list[list[bool]].
 PyObject *eligible_flags(PyObject *, PyObject *args) {
   PyObject *sentences, *function_words, *table_obj;
   if (!PyArg_ParseTuple(args, "OOO", &sentences, &function_words, &table_obj)) return nullptr;
   TableObject *table = table_obj == Py_None ? nullptr : as_table(table_obj);
   if (!configured() || (table_obj != Py_None && !table) || !PyAnySet_Check(function_words) ||
       !plain_sequence(sentences))
-    Py_RETURN_NONE;
+    return unsupported("eligible_flags", "lists of Tokens, a set and a Table or None expected");
   const Py_ssize_t n_sent = PySequence_Fast_GET_SIZE(sentences);
   for (Py_ssize_t si = 0; si < n_sent; ++si)
-    if (!plain_sequence(PySequence_Fast_GET_ITEM(sentences, si))) Py_RETURN_NONE;
+    if (!plain_sequence(PySequence_Fast_GET_ITEM(sentences, si))) return unsupported("eligible_flags", "a sentence that is not a list or tuple");
   PyObject *sents = PySequence_Fast(sentences, "sentences must be a sequence");
   if (!sents) return nullptr;
   PyObject *out = PyList_New(n_sent);
@@ -694,7 +748,7 @@ PyObject *eligible_flags(PyObject *, PyObject *args) {
 unsupported:
   Py_DECREF(out);
   Py_DECREF(sents);
-  Py_RETURN_NONE;
+  return unsupported("eligible_flags", "not a Token");
 fail:
   Py_DECREF(out);
   Py_DECREF(sents);
@@ -705,12 +759,13 @@ PyMethodDef module_methods[] = {
     {"configure_tokens", configure_tokens, METH_VARARGS,
      "configure_tokens(Token, WORD, NUMBER, PUNCT, enders, closers, abbreviations): the objects tokens are made of"},
     {"tokenize", tokenize, METH_VARARGS, "tokenize(text, start, end) -> list[Token] (unspin.tokens.tokenize)"},
+    {"lm_form", lm_form, METH_O, "lm_form(text) -> str (unspin.tokens.lm_form)"},
     {"sentence_tokens", sentence_tokens, METH_VARARGS,
      "sentence_tokens(text) -> list[list[Token]] (unspin.tokens.sentence_tokens)"},
     {"gate_counts", gate_counts, METH_VARARGS,
-     "gate_counts(tokens, function_words, table, limit) -> (tokens, words, alpha, function, known) or None"},
+     "gate_counts(tokens, function_words, table, limit) -> (tokens, words, alpha, function, known)"},
     {"eligible_flags", eligible_flags, METH_VARARGS,
-     "eligible_flags(sentences, function_words, cased_table_or_None) -> list[list[bool]] or None"},
+     "eligible_flags(sentences, function_words, cased_table_or_None) -> list[list[bool]]"},
     {nullptr, nullptr, 0, nullptr}};
 
 int ready() {
