@@ -24,6 +24,7 @@ enters the metrics for synthetic data.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import subprocess
@@ -301,6 +302,63 @@ def spin(text: str, table, rate: float, rng: random.Random, pack=None, phrase_or
         pos = end
     out.append(text[pos:])
     return Spun("".join(out), text, swaps, len(options), len(plan) / content if content else 0.0)
+
+
+MIN_LEARNED = 3
+
+
+def spin_learned(text: str, table, rate: float, rng: random.Random) -> Spun:
+    """Spin like the real spinners a learned table (`unspin.learn.table.SpinnerTable`) was counted from:
+    every word or phrase of ``text`` the table saw swapped is a site (function words too: "in" ->
+    "within", "before" -> "earlier than"), the replacement drawn in proportion to how often real
+    spinners made it, the same one wherever the term recurs in the document (a spinner's table is
+    deterministic per run), each site swapped with the probability that reaches ``rate`` of the content
+    words. The issue's "realistic training generator"; ``Spun.rate`` says what share was reached."""
+    inverse: dict[str, dict[str, int]] = {}
+    for observed, originals in table.pairs.items():
+        for original, count in originals.items():
+            # Pairs seen once or twice are as often the alignment's noise ("the" -> "many") as a rule.
+            if count < MIN_LEARNED or not re.fullmatch(r"[a-z][a-z' ]*", original):
+                continue
+            if re.fullmatch(r"[a-z0-9][a-z0-9' ]*", observed):
+                inverse.setdefault(original, {})[observed] = count
+    tokens = [t for t in tokenize(text) if t.kind == WORD]
+    content = sum(1 for t in tokens if _content_word(t))
+    sites: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(tokens):
+        for n in (3, 2, 1):
+            run = tokens[i : i + n]
+            if len(run) < n or any(b.start != a.end + 1 for a, b in itertools.pairwise(run)):
+                continue
+            key = " ".join(t.text.lower() for t in run)
+            if key in inverse:
+                sites.append((run[0].start, run[-1].end, key))
+                i += n
+                break
+        else:
+            i += 1
+    p_swap = min(1.0, rate * content / len(sites)) if sites else 0.0
+    chosen: dict[str, str] = {}
+    out, swaps, pos, length = [], [], 0, 0
+    for start, end, key in sites:
+        if rng.random() >= p_swap:
+            continue
+        if key not in chosen:
+            options = sorted(inverse[key].items())
+            chosen[key] = rng.choices([o for o, _ in options], weights=[c for _, c in options])[0]
+        repl = chosen[key]
+        if text[start].isupper():
+            repl = repl[:1].upper() + repl[1:]
+        chunk = text[pos:start]
+        out.append(chunk)
+        length += len(chunk)
+        swaps.append((length, length + len(repl), text[start:end]))
+        out.append(repl)
+        length += len(repl)
+        pos = end
+    out.append(text[pos:])
+    return Spun("".join(out), text, swaps, len(sites), len(swaps) / content if content else 0.0)
 
 
 def main() -> None:
