@@ -140,6 +140,26 @@ _index_option = click.option(
 )
 
 
+def _checked(source: str, index_dir: str | None, pack_dir: str | None, phrase_files: tuple[str, ...], **options):
+    """The report of `check` and `restore`: the input read (one error line if it cannot be), the phrase
+    lists, pack and index opened, the text checked with ``options`` and, with an index, traced."""
+    from .decode import check
+
+    try:
+        text = read_text(source, warn=_warn)
+    except InputError as exc:
+        _fail(str(exc))
+    phrases = _phrases(phrase_files)
+    pack = _pack(pack_dir)
+    index = _open_index(index_dir, pack)
+    report = check(text, pack, phrases=phrases, **options)
+    if index is not None:
+        from .trace import attach_trace
+
+        attach_trace(report, index)
+    return report
+
+
 def _open_index(index_dir: str | None, pack):
     if index_dir is None:
         return None
@@ -179,20 +199,7 @@ def check_cmd(
 
     Exit status: 0 clean (or too short / not English to judge), 1 spun, 2 error.
     """
-    from .decode import check
-
-    try:
-        text = read_text(source, warn=_warn)
-    except InputError as exc:
-        _fail(str(exc))
-    phrases = _phrases(phrase_files)
-    pack = _pack(pack_dir)
-    index = _open_index(index_dir, pack)
-    report = check(text, pack, threshold=threshold, fast=fast, cascade=cascade, phrases=phrases)
-    if index is not None:
-        from .trace import attach_trace
-
-        attach_trace(report, index)
+    report = _checked(source, index_dir, pack_dir, phrase_files, threshold=threshold, fast=fast, cascade=cascade)
     if as_json:
         click.echo(to_json(report))
     else:
@@ -210,20 +217,7 @@ def restore_cmd(source: str, index_dir: str | None, pack_dir: str | None, phrase
     """Print the likely original wording: repaired, with every confident span restored.
 
     With --index, passages that align with a confident source take the source's wording."""
-    from .decode import check
-
-    try:
-        text = read_text(source, warn=_warn)
-    except InputError as exc:
-        _fail(str(exc))
-    phrases = _phrases(phrase_files)
-    pack = _pack(pack_dir)
-    index = _open_index(index_dir, pack)
-    report = check(text, pack, phrases=phrases)
-    if index is not None:
-        from .trace import attach_trace
-
-        attach_trace(report, index)
+    report = _checked(source, index_dir, pack_dir, phrase_files)
     click.echo(report.restored if report.restored is not None else report.repaired, nl=False)
 
 
