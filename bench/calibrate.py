@@ -242,7 +242,9 @@ def main() -> None:
     require_shared()
     pack = load()
     docs = build_sets(args.articles, args.eval_articles, pack)
-    cache = REPO / ".cache" / "calibrate" / f"features-{pack.identity}.jsonl"
+    # Keyed by the pack and the feature list: a new screen feature must not read rows without it.
+    names = hashlib.sha256(",".join(NAMES).encode()).hexdigest()[:8]
+    cache = REPO / ".cache" / "calibrate" / f"features-{pack.identity}-{names}.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
     feats = features(docs, pack, cache)
     rows = [{**d, **feats[d["key"]]} for d in docs if not feats[d["key"]].get("skip")]
@@ -252,7 +254,8 @@ def main() -> None:
     fit_spun = [r for r in rows if r["set"] in ("spun-fit", "real-spun-fit")]
     result: dict = {"target_fpr": TARGET_FPR, "bands": BANDS, "sets": {}}
     calibration: dict = {}
-    for mode, cols in (("full", [0, 1, 2, 3]), ("fast", [1, 2, 3])):
+    every = list(range(len(NAMES)))
+    for mode, cols in (("full", every), ("fast", every[1:])):
         def arr(rs, cols=cols):
             return np.array([[r["x"][c] for c in cols] for r in rs]), np.array([r["n"] for r in rs], dtype=float)
 

@@ -106,6 +106,33 @@ def test_output_record_moves_the_swap_prior(pack) -> None:
     assert learned.OUTPUT_WEIGHT * lo <= learned.output_bonus(table, "storm")
 
 
+def test_the_screen_counts_what_real_spinners_output(pack) -> None:
+    """The screen's table features: a text full of spinners' favourite outputs ("stated", "whereas",
+    "physician") scores above its honest wording, and nothing without a table (and the memo follows
+    the table in use, so a leave-one-site-out table is never answered for by the pack's own)."""
+    from unspin.decode import detect
+    from unspin.tokens import sentence_tokens
+
+    spun = "The minister stated on Monday that the talks went well, whereas the physician stated the opposite."
+    honest = "The minister said on Monday that the talks went well, while the doctor said the opposite."
+
+    def table_features(text: str) -> tuple[float, ...]:
+        got = dict(zip(detect.SCREEN_FEATURES, detect.screen(pack, sentence_tokens(text)), strict=True))
+        return got["spinner_output_share"], got["spinner_output_bonus"], got["spinner_term_share"]
+
+    try:
+        pairs = {"stated": {"said": 9}, "whereas": {"while": 4}}
+        output = {"stated": 9, "whereas": 4, "physician": 5}
+        learned.use_table(pack, SpinnerTable(pairs, output, {"said": 20, "doctor": 20, "while": 10}))
+        s, h = table_features(spun), table_features(honest)
+        assert all(a > b for a, b in zip(s, h, strict=True)), (s, h)
+        assert h[:2] == (0.0, 0.0)
+        learned.use_table(pack, None)
+        assert table_features(spun) == (0.0, 0.0, 0.0)
+    finally:
+        learned.use_own_table(pack)
+
+
 def test_shipped_scorer_states_originals_only_when_confident(pack) -> None:
     """With the span scorer, a stated original is one whose P(right) reaches ORIGINAL_P: checked
     against the scorer itself on every substitution of the example."""

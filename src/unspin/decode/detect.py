@@ -89,7 +89,10 @@ class Calibration:
 
 
 # Features per mode: full = (decoder evidence, *screening features); fast = screening features.
-_DEFAULTS = {"full": Calibration((0.5, 0.3, 0.0, 0.0), -6.0, 0.5), "fast": Calibration((0.5, 0.0, 0.0), -4.0, 0.5)}
+_DEFAULTS = {
+    "full": Calibration((0.5, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0), -6.0, 0.5),
+    "fast": Calibration((0.5, 0.0, 0.0, 0.0, 0.0, 0.0), -4.0, 0.5),
+}
 
 
 @lru_cache(maxsize=1)
@@ -105,12 +108,14 @@ def calibrations() -> dict[str, Calibration]:
     """The shipped calibration (or neutral defaults before the first calibration run)."""
     raw = _calibration_file()
     try:
-        return {
-            mode: Calibration.from_json(raw[mode])
-            for mode in ("full", "fast")
-        }
+        found = {mode: Calibration.from_json(raw[mode]) for mode in ("full", "fast")}
     except (KeyError, TypeError):
         return dict(_DEFAULTS)
+    # A calibration fitted on another feature list (a screen feature added since) cannot score these
+    # features: the neutral defaults until bench/calibrate.py fits it again.
+    if any(len(found[m].weights) != len(_DEFAULTS[m].weights) for m in found):
+        return dict(_DEFAULTS)
+    return found
 
 
 def rate_map(default: tuple[float, float]) -> tuple[float, float]:
@@ -157,10 +162,15 @@ def _gate_counts(pack, tokens: list[Token]) -> tuple[int, int, int, int, int]:
     return module().gate_counts(tokens, FUNCTION_WORDS, pack.vocab.compiled_tables[0], GATE_SAMPLE)
 
 
-SCREEN_FEATURES = ("unseen_both_sides", "low_pmi_share", "neg_mean_pmi")
+SCREEN_FEATURES = (
+    "unseen_both_sides", "low_pmi_share", "neg_mean_pmi",
+    "spinner_output_share", "spinner_output_bonus", "spinner_term_share",
+)  # fmt: skip
+#: A word whose output record moves the swap prior by more than this (log10) is a typical spinner output.
+OUTPUT_BONUS_MIN = 0.5
 
 
-def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = None) -> tuple[float, float, float]:
+def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = None) -> tuple[float, ...]:
     """Screening evidence without decoding, from one pass of the language model per sentence.
 
     For each known content word:
@@ -174,17 +184,67 @@ def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = 
       that belong with their neighbours; thesaurus swaps do not, whatever their frequency, so this
       normalises away the rare-but-right vocabulary of specialised text.
 
+    And from the pack's spinner table (what real spinners did; `learned`), per 100 eligible words:
+
+    - ``spinner_output_share``: how many are words real spinners output far more often than they
+      leave them in place ("stated", "whereas", "physician": `learned.output_bonus` over
+      ``OUTPUT_BONUS_MIN``); ``spinner_output_bonus``: the sum of those bonuses;
+    - ``spinner_term_share``: how many are words the table saw a spinner swap in.
+
+    One spinner output is an honest author's word choice; a text full of them is a spinner's. These
+    cost one dictionary lookup per eligible word, and lift what the screen can clear.
+
     ``flags``: the tokens' eligibility (`channel.eligible_flags`), when the caller has it.
     """
     from .channel import eligible_flags
 
-    if flags is None:
-        flags = eligible_flags(pack, sentences)
-
+    sentences = _rows(sentences)  # any sequences (or iterators): both passes below read them
+    flags = eligible_flags(pack, sentences) if flags is None else _rows(flags)
     count, hits, low, pmi_sum = _screen_counts(pack, sentences, flags)
+    learned = _table_counts(pack, sentences, flags)
     if not count:
+        return (0.0, 0.0, 0.0, *learned)
+    return (100.0 * hits / count, 100.0 * low / count, -pmi_sum / count, *learned)
+
+
+def _table_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[float, float, float]:
+    """(spinner_output_share, spinner_output_bonus, spinner_term_share) of the eligible words (see `screen`)."""
+    words = _table_words(pack)
+    n = outputs = terms = 0
+    bonus = 0.0
+    for sent, row in zip(sentences, flags, strict=True):
+        for tok, ok in zip(sent, row, strict=True):
+            if not ok:
+                continue
+            n += 1
+            got = words.get(tok.text.lower())  # eligible words are alphabetic: lower case is their LM form
+            if got is not None:
+                b, term = got
+                if b > OUTPUT_BONUS_MIN:
+                    outputs += 1
+                    bonus += b
+                terms += term
+    if not n:
         return (0.0, 0.0, 0.0)
-    return (100.0 * hits / count, 100.0 * low / count, -pmi_sum / count)
+    return (100.0 * outputs / n, 100.0 * bonus / n, 100.0 * terms / n)
+
+
+def _table_words(pack) -> dict[str, tuple[float, bool]]:
+    """Per single word of the spinner table: (its output bonus, whether spinners swapped it in);
+    memoised on the pack for the table in use (`learned.use_table` swaps it in measurements)."""
+    from . import learned
+
+    table = learned.table_for(pack)
+    held = pack.memo.get("screen_table")
+    if held is not None and held[0] is table:
+        return held[1]
+    words: dict[str, tuple[float, bool]] = {}
+    if table is not None:
+        for w in set(table.output) | set(table.kept) | set(table.pairs):
+            if " " not in w:
+                words[w] = (learned.output_bonus(table, w), w in table.pairs)
+    pack.memo["screen_table"] = (table, words)
+    return words
 
 
 def _screen_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[int, int, int, float]:
@@ -195,8 +255,11 @@ def _screen_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) 
     probability and the next token's, each minus its unigram log10 probability) to ``pmi_sum``, a
     gain below zero counting as ``low``. ``ValueError`` when ``flags`` has another number of rows."""
 
-    def rows(xs):
-        xs = xs if type(xs) is list else list(xs)
-        return [x if type(x) is list or type(x) is tuple else list(x) for x in xs]
+    return pack.lm.batch.screen_counts(_rows(sentences), _rows(flags))
 
-    return pack.lm.batch.screen_counts(rows(sentences), rows(flags))
+
+def _rows(xs) -> list:
+    """``xs`` as a list of lists or tuples (the shapes the compiled loops take), copying only what is not."""
+    if type(xs) is list and all(type(x) is list or type(x) is tuple for x in xs):
+        return xs
+    return [x if type(x) is list or type(x) is tuple else list(x) for x in xs]
