@@ -43,14 +43,30 @@ from unspin.trace import Reference, add_references, attach_trace, open_index
 TOP = 10
 
 
-def distractors(n: int):
+def distractors(n: int, paragraphs: int = 0):
+    """The first ``n`` distractors: training articles, or with ``paragraphs`` > 0 passages of them
+    (consecutive paragraphs joined until they hold at least that many words; the corpus has about
+    290 k articles, too few for a million references, but over a million such passages)."""
     produced = 0
     for shard in corpus_shards():
         for a in training_articles(shard):
-            if produced >= n:
-                return
-            produced += 1
-            yield a
+            if not paragraphs:
+                if produced >= n:
+                    return
+                produced += 1
+                yield a
+                continue
+            chunk: list[str] = []
+            words = k = 0
+            for para in a["text"].split("\n"):
+                chunk.append(para)
+                words += len(para.split())
+                if words >= paragraphs:
+                    if produced >= n:
+                        return
+                    produced += 1
+                    yield {"id": f"{a['id']}-{k}", "title": a["title"], "text": "\n".join(chunk)}
+                    chunk, words, k = [], 0, k + 1
 
 
 def rank_of(ids: list[str], truth: set[str]) -> int | None:
@@ -178,6 +194,15 @@ def main() -> None:
     ap.add_argument("--baselines", default="bm25s,minhash", help="Which baselines to run (comma-separated).")
     ap.add_argument("--index", default=None, help="Keep the index here (default: a temporary folder).")
     ap.add_argument("--reuse", action="store_true", help="Query the index already at --index (same arguments).")
+    ap.add_argument(
+        "--paragraphs", type=int, default=0, help="Distractors are passages of at least this many words (0: articles)."
+    )
+    ap.add_argument(
+        "--build-only",
+        action="store_true",
+        help="Build (or continue building) the index at --index and stop: references already in it are skipped,"
+        " so a killed build rerun with the same arguments continues where it stopped.",
+    )
     args = ap.parse_args()
     require_shared()
     pack = load()
@@ -218,7 +243,9 @@ def main() -> None:
     refs = [Reference(f"wiki-{a['id']}", a["text"], title=a["title"]) for a in held] + real_refs
     # Read (and decompress) the collection before timing the build: users index JSONL or Parquet,
     # not our .xz shards, and decompression would otherwise dominate the figure.
-    collection = refs + [Reference(f"d-{a['id']}", a["text"], title=a["title"]) for a in distractors(args.distractors)]
+    collection = refs + [
+        Reference(f"d-{a['id']}", a["text"], title=a["title"]) for a in distractors(args.distractors, args.paragraphs)
+    ]
     stage(f"collection ready: {len(collection)} documents; {len(queries)} queries")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,16 +255,32 @@ def main() -> None:
             idx = open_index(where, pack)
         else:
             idx = open_index(where, pack, create=True)
+            # A build continues: what an earlier (killed) run committed is kept, not redone.
+            done = set(idx.ids()) if args.index else set()
+            todo = [r for r in collection if r.id not in done]
+            stage(f"{len(done)} references already in the index, {len(todo)} to add")
+            added = [0]
+
+            def progress(n: int) -> None:
+                added[0] += n
+                if added[0] % 20_000 == 0:
+                    stage(f"{added[0]} added")
+
             t0 = time.perf_counter()
-            add_references(idx, collection, workers=args.workers)
+            add_references(idx, todo, workers=args.workers, progress=progress)
             build_s = time.perf_counter() - t0
             build = {
                 "seconds": round(build_s, 1),
-                "references_per_s": round(len(collection) / build_s, 1),
+                "references_added": len(todo),
+                "references_per_s": round(len(todo) / build_s, 1) if todo else None,
                 "workers": args.workers or os.cpu_count(),
-                "mb_per_s": round(sum(len(r.text.encode()) for r in collection) / build_s / 1e6, 2),
+                "mb_per_s": round(sum(len(r.text.encode()) for r in todo) / build_s / 1e6, 2),
             }
             stage(f"index built in {build_s:.0f} s")
+            if args.build_only:
+                emit({"collection": {"references": len(idx)}, "build": build, **{"info": idx.info()}}, "built")
+                idx.close()
+                return
         info = idx.info()
         build.update(
             {

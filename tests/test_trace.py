@@ -24,7 +24,7 @@ REFS = {
         "The harbour authority in Port Ellery said on Tuesday that 42 cargo ships were delayed by the storm. "
         "Captain Mira Olsen, who leads the pilots, said the waves reached nine metres near the breakwater. "
         "Repairs to the northern quay will cost about 3.5 million euros and should finish in March. "
-        "\"We have never seen the channel close for three days in a row,\" Olsen told reporters. "
+        '"We have never seen the channel close for three days in a row," Olsen told reporters. '
         "The Ministry of Transport promised an inquiry into the warning system."
     ),
     "orchard": (
@@ -52,7 +52,7 @@ COPY = (
     "The port authority in Port Ellery stated on Tuesday that 44 freight vessels were postponed by the tempest. "
     "Captain Mira Olsen, who heads the pilots, explained the surf reached nine metres close to the breakwater. "
     "Fixes to the northern quay will price approximately 3.5 million euros and should complete in March. "
-    "\"We have never witnessed the channel shut for three days in a row,\" Olsen informed journalists. "
+    '"We have never witnessed the channel shut for three days in a row," Olsen informed journalists. '
     "The Ministry of Shipping pledged an investigation into the alert system."
 )
 
@@ -101,7 +101,7 @@ def test_changed_facts_number_name_and_quotation(index) -> None:
 
 
 def test_copy_offsets_index_the_input_when_repair_changed_it(index) -> None:
-    damaged = COPY.replace("Olsen told", "Olsen told").replace("\"We", "&quot;We", 1)
+    damaged = COPY.replace("Olsen told", "Olsen told").replace('"We', "&quot;We", 1)
     report = trace(damaged, index, top=1)
     assert report.repairs, "the entity was repaired"
     for f in report.trace[0]["changed_facts"]:
@@ -412,3 +412,41 @@ def test_a_second_writer_is_refused_with_one_line_and_changes_nothing(tmp_path: 
     with open_index(where, pack) as writer:  # the lock went with its holder
         writer.add([Reference("bridge", REFS["bridge"])])
         assert len(writer) == 2
+
+
+def test_sentence_similarity_and_pairing_match_their_definitions() -> None:
+    """The alignment's vectorised Dice matrix and row-wise programme give exactly what the pairwise
+    definition and the cell-by-cell programme give (they replaced those for speed)."""
+    import random
+
+    import numpy as np
+
+    from unspin.trace.align import MIN_SIMILARITY, _monotone_pairs, _similarity
+
+    rng = random.Random(3)
+    vocab = [f"k{i}" for i in range(30)]
+    for _ in range(50):
+        a = [set(rng.sample(vocab, rng.randint(0, 8))) for _ in range(rng.randint(0, 12))]
+        b = [set(rng.sample(vocab, rng.randint(0, 8))) for _ in range(rng.randint(0, 40))]
+        want = np.array([[2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0 for y in b] for x in a]).reshape(
+            len(a), len(b)
+        )
+        sim = _similarity(a, b)
+        assert np.array_equal(sim, want)
+        # The programme, cell by cell, and its traceback.
+        n, m = sim.shape
+        gain = np.where(sim >= MIN_SIMILARITY, sim - MIN_SIMILARITY + 1e-3, -np.inf)
+        best = np.zeros((n + 1, m + 1))
+        for i in range(1, n + 1):
+            for j in range(1, m + 1):
+                best[i, j] = max(best[i - 1, j], best[i, j - 1], best[i - 1, j - 1] + gain[i - 1, j - 1])
+        pairs, i, j = [], n, m
+        while i > 0 and j > 0:
+            if best[i, j] == best[i - 1, j]:
+                i -= 1
+            elif best[i, j] == best[i, j - 1]:
+                j -= 1
+            else:
+                pairs.append((i - 1, j - 1))
+                i, j = i - 1, j - 1
+        assert _monotone_pairs(sim) == pairs[::-1]
