@@ -450,3 +450,59 @@ def test_sentence_similarity_and_pairing_match_their_definitions() -> None:
                 pairs.append((i - 1, j - 1))
                 i, j = i - 1, j - 1
         assert _monotone_pairs(sim) == pairs[::-1]
+
+
+# Template siblings: articles written from one template, differing in their names and numbers.
+def _county_list(county: str, seat: str, listings: int, first: int, river: str) -> str:
+    return (
+        f"This is a list of the registered historic places in {county} County, Vermont. "
+        f"The county seat is {seat}, and the county holds {listings} listed properties and districts. "
+        f"The first property in {county} County was listed in {first}, the most recent in 2014. "
+        f"Several of the listed mills stand along the {river} River, which crosses the county from north to south. "
+        f"The locations of the properties with coordinates may be seen in an online map of {county} County. "
+        f"Properties in {seat} are listed separately, under the heading of the town."
+    )
+
+
+SIBLINGS = {
+    "list-orrin": _county_list("Orrin", "Calder", 37, 1971, "Mallow"),
+    "list-pelham": _county_list("Pelham", "Tansy", 52, 1969, "Brook"),
+    "list-quarry": _county_list("Quarry", "Holt", 41, 1975, "Wren"),
+}
+# A spun copy of the Rusk County list, whose article is not in the index.
+SIBLING_COPY = (
+    "This is a roster of the registered historic places in Rusk County, Vermont. "
+    "The county seat is Amberly, and the county holds 29 listed properties and districts. "
+    "The initial property in Rusk County was listed in 1973, the most recent in 2014. "
+    "Various of the listed mills stand along the Fallow River, which traverses the county from north to south. "
+    "The locations of the properties with coordinates may be seen in an online map of Rusk County. "
+    "Properties in Amberly are listed separately, under the heading of the town."
+)
+
+
+def test_a_template_siblings_copy_gets_no_confident_source_until_its_own_is_indexed(tmp_path: Path, pack) -> None:
+    """A copy of an article whose siblings (same template, other names and numbers) are indexed
+    but not itself: candidates, none confident. Once its source is indexed, it is named."""
+    with open_index(tmp_path / "idx", pack, create=True) as idx:
+        idx.add(Reference(k, v) for k, v in {**REFS, **SIBLINGS}.items())
+        found = trace(SIBLING_COPY, idx, top=3).trace
+        assert found and found[0]["id"].startswith("list-")
+        assert not any(s["is_source"] for s in found)
+        idx.add([Reference("list-rusk", _county_list("Rusk", "Amberly", 29, 1973, "Fallow"))])
+        best = trace(SIBLING_COPY, idx, top=3).trace[0]
+        assert best["id"] == "list-rusk" and best["is_source"]
+
+
+def test_names_kept_tells_a_source_from_a_template_sibling(pack) -> None:
+    from unspin.trace.align import align
+    from unspin.trace.store import _names_kept
+
+    source = _county_list("Rusk", "Amberly", 29, 1973, "Fallow")
+    sibling = SIBLINGS["list-orrin"]
+    vocab = pack.vocab
+    kept = {
+        k: _names_kept(align(SIBLING_COPY, t), SIBLING_COPY, t, vocab) for k, t in (("own", source), ("sib", sibling))
+    }
+    assert kept["own"] == 1.0
+    assert kept["sib"] < 0.6
+    assert _names_kept([], SIBLING_COPY, source, pack.vocab) == 0.0

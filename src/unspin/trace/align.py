@@ -23,6 +23,12 @@ __all__ = ["MAX_ALIGN_CHARS", "Passage", "align", "prepare", "source_window"]
 # costs time and memory in proportion to copy x reference sentences, and one 10 MB reference made
 # every trace that found it take 15.7 s and 800 MB. The window is several times the copy's length.
 MAX_ALIGN_CHARS = 200_000
+# Within that, a reference is aligned only within a window of WINDOW_PER_COPY times the copy's length
+# (at least MIN_WINDOW characters): a copy is an excerpt or a version of its source, so its
+# counterpart lies within such a stretch, and the work per candidate (tokenising, keys, the
+# sentence-by-sentence comparison) stays bounded however long the retrieved articles are.
+MIN_WINDOW = 20_000
+WINDOW_PER_COPY = 4
 _ANCHOR_RE = re.compile(r"\b(?:\d[\d.,]*\d|\d|[A-Z][a-z]+[A-Za-z]*|[a-z]{9,})\b")
 MIN_SIMILARITY = 0.25  # Dice overlap below which two sentences are not counterparts
 MAX_GAP = 1
@@ -167,7 +173,7 @@ def align(copy: str, source: str, prepared: Prepared | None = None) -> list[Pass
     ``prepared`` is ``prepare(copy)``, when the caller aligns one copy with several sources. A huge
     source is aligned only within `source_window` (offsets still index the whole source)."""
     copy_sents, copy_keys = prepared if prepared is not None else prepare(copy)
-    source, shift = source_window(copy, source)
+    source, shift = source_window(copy, source, min(MAX_ALIGN_CHARS, max(MIN_WINDOW, WINDOW_PER_COPY * len(copy))))
     source_sents, source_keys = prepare(source)
     if not copy_sents or not source_sents:
         return []
