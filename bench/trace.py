@@ -243,9 +243,12 @@ def main() -> None:
     refs = [Reference(f"wiki-{a['id']}", a["text"], title=a["title"]) for a in held] + real_refs
     # Read (and decompress) the collection before timing the build: users index JSONL or Parquet,
     # not our .xz shards, and decompression would otherwise dominate the figure.
-    collection = refs + [
-        Reference(f"d-{a['id']}", a["text"], title=a["title"]) for a in distractors(args.distractors, args.paragraphs)
-    ]
+    # (Querying an index already built, without baselines, needs no collection: it is not read.)
+    baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
+    collection = refs
+    if not args.reuse or baselines:
+        wiki = distractors(args.distractors, args.paragraphs)
+        collection = refs + [Reference(f"d-{a['id']}", a["text"], title=a["title"]) for a in wiki]
     stage(f"collection ready: {len(collection)} documents; {len(queries)} queries")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,7 +289,9 @@ def main() -> None:
             {
                 "bytes_per_reference": info["bytes_per_document"],
                 "bytes": info["bytes"],
-                "words_per_reference": round(sum(len(r.text.split()) for r in collection) / len(collection)),
+                "words_per_reference": round(sum(len(r.text.split()) for r in collection) / len(collection))
+                if len(collection) > len(refs)
+                else None,
             }
         )
 
@@ -319,7 +324,7 @@ def main() -> None:
             full.append(time.perf_counter() - t)
             full_cpu.append(time.process_time() - c)
         result = {
-            "collection": {"references": len(idx), "distractors": args.distractors},
+            "collection": {"references": len(idx), "distractors": args.distractors, "paragraphs": args.paragraphs},
             "build": build,
             "unspin": unspin,
             "source_absent": {"copies": len(absent), "confident_wrong": round(confident_wrong / len(absent), 4)},
@@ -338,10 +343,10 @@ def main() -> None:
         }
         idx.close()
 
-    if not args.no_baselines:
+    if baselines:
         docs = [(r.id, r.text) for r in collection]
         result["baselines"] = {}
-        chosen = set(args.baselines.split(","))
+        chosen = set(baselines)
         for name, fn in (("bm25s", bm25_baseline), ("minhash", minhash_baseline)):
             if name not in chosen:
                 continue
@@ -351,7 +356,7 @@ def main() -> None:
         worse = [
             k
             for k, v in unspin.items()
-            if k in result["baselines"]["bm25s"]
+            if k in result["baselines"].get("bm25s", {})
             and (v["recall_at_1"], v["mrr"])
             < (result["baselines"]["bm25s"][k]["recall_at_1"], result["baselines"]["bm25s"][k]["mrr"])
         ]
