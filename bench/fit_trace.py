@@ -101,6 +101,7 @@ def main() -> None:
         help="Fit on an index built by bench/trace.py (--index DIR --build-only) instead of building one: present"
         " copies of its training-article distractors, absent copies of --shard's articles not in it.",
     )
+    ap.add_argument("--merge", nargs="*", default=[], help="--cache files of other runs whose copies join this fit's.")
     args = ap.parse_args()
     require_shared()
     pack = load()
@@ -121,8 +122,9 @@ def main() -> None:
                 sources.append((ref_id, text))
             if len(sources) >= args.present:
                 break
-        known = set(idx.ids())
-        orphans = (a for a in articles(args.shard) if f"d-{a['id']}" not in known)
+        # Articles with anything in the index: ``d-{article}`` or, as passages, ``d-{article}-{k}``.
+        known = {i[2:] if i.count("-") < 3 else i[2:].rsplit("-", 1)[0] for i in idx.ids() if i.startswith("d-")}
+        orphans = (a for a in articles(args.shard) if a["id"] not in known)
         orphans = [next(orphans) for _ in range(args.absent)]
         present = [(copier(t)[0], i) for i, t in sources]
         absent = [(copier(a["text"])[0], None) for a in orphans]
@@ -159,11 +161,13 @@ def main() -> None:
         print(f"searched {len(rows)} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if cache is not None:
             cache.write_bytes(pickle.dumps(rows))
+    for extra in args.merge:  # rows searched in other collections (another size, passages for articles)
+        rows = rows + pickle.loads(Path(extra).read_bytes())
     rank_x = [[f[k] for k in CHEAP] for _, cands in rows for f, _, _ in cands]
     rank_y = [float(y) for _, cands in rows for _, _, y in cands]
     dec_x = [[f[k] for k in FEATURES] for _, cands in rows for f, known, _ in cands if known]
     dec_y = [float(y) for _, cands in rows for _, known, y in cands if known]
-    signs = {k: -1 if k == "rare_absent" else 1 for k in FEATURES}
+    signs = {k: -1 if k in ("rare_absent", "numbers_lost") else 1 for k in FEATURES}
     rw, rb = fit_signed(np.array(rank_x), np.array(rank_y), [signs[k] for k in CHEAP])
     dw, db = fit_signed(np.array(dec_x), np.array(dec_y), [signs[k] for k in FEATURES])
     params = {
@@ -179,7 +183,12 @@ def main() -> None:
     def decided(cands):
         order = sorted(cands, key=lambda c: -cal.rank(c[0]))
         conf = [
-            (cal.confidence(f if i < ALIGN_TOP and known else {**f, "coverage": 0.0, "names_kept": 0.0}), y)
+            (
+                cal.confidence(
+                    f if i < ALIGN_TOP and known else {**f, "coverage": 0.0, "names_kept": 0.0, "numbers_lost": 0.0}
+                ),
+                y,
+            )
             for i, (f, known, y) in enumerate(order)
         ]
         return max(conf, default=(0.0, False))

@@ -138,23 +138,32 @@ def _names(sentence: str, vocab) -> set[str]:
     return {m.lower() for m in found if m.lower() not in FUNCTION_WORDS}
 
 
-def _names_kept(passages: list[Passage], copy: str, source: str, vocab) -> float:
-    """The share of the copy's names and numbers, in aligned sentences, that the paired source
-    sentence also holds (smoothed by one: a copy with none keeps them all); 0 with nothing aligned.
+LOST_CAP = 4  # numbers_lost counts up to this many
+
+
+def _names_kept(passages: list[Passage], copy: str, source: str, vocab) -> tuple[float, float]:
+    """(names_kept, numbers_lost) of a candidate: the share of the copy's names and numbers, in
+    aligned sentences, that the paired source sentence also holds (smoothed by one: a copy with
+    none keeps them all; 0 with nothing aligned), and how many of its numbers the paired source
+    sentences lack (up to ``LOST_CAP``, as a share of it).
 
     A spinner swaps common words and leaves names and numbers; a template sibling (another county's
     list of listed buildings, the 26th parallel for the 27th, the next Congress's senators) aligns
-    sentence by sentence just as well, but with other names and numbers in the same places.
+    sentence by sentence just as well, but with other names and numbers in the same places. A count
+    of lost numbers, not a share: a copy that changed one figure of its source (a changed fact the
+    trace must report) loses one; a sibling loses every figure the template varies.
     """
     pairs = [pair for p in passages for pair in p.pairs]
     if not pairs:
-        return 0.0
-    kept = total = 0
+        return 0.0, 0.0
+    kept = total = lost = 0
     for (cs, ce), (ss, se) in pairs:
         mine = _names(copy[cs:ce], vocab)
+        held = mine & _names(source[ss:se], vocab)
         total += len(mine)
-        kept += len(mine & _names(source[ss:se], vocab))
-    return (kept + 1) / (total + 1)
+        kept += len(held)
+        lost += sum(1 for m in mine - held if any(ch.isdigit() for ch in m))
+    return (kept + 1) / (total + 1), min(lost, LOST_CAP) / LOST_CAP
 
 
 class TraceIndex:
@@ -494,6 +503,7 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
                 "rare_absent": absent,
                 "coverage": 0.0,
                 "names_kept": 0.0,
+                "numbers_lost": 0.0,
             },
             shared,
             int(fp.sketch.size),
@@ -508,7 +518,7 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
         source = shards[c.shard].reference(c.doc).text
         c.passages = align(text, source, prepared)
         c.features["coverage"] = _coverage(c.passages, len(text), len(source))
-        c.features["names_kept"] = _names_kept(c.passages, text, source, vocab)
+        c.features["names_kept"], c.features["numbers_lost"] = _names_kept(c.passages, text, source, vocab)
     for c in out:
         # Coverage and names unknown past align_top: none.
         c.confidence = round(cal.confidence(c.features), 4)
