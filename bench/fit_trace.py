@@ -3,6 +3,12 @@
     python bench/fit_trace.py [--distractors 5000] [--present 800] [--absent 400] [--write]
     python bench/fit_trace.py --index DIR --present 800 --absent 1200 --shard 7 [--write]
 
+The shipped calibration: passages-only rows from the 1 M index, then the 100 k index's with them::
+
+    python bench/fit_trace.py --index /work/cache-1m/index --present 400 --absent 1200 --shard 6 --cache 1m.pkl
+    python bench/fit_trace.py --index /work/cache-15/a100k/index --present 800 --absent 1200 --shard 7 \
+        --cache 100k.pkl --merge 1m.pkl --target 0.0025 --write
+
 With ``--index``: on the index ``bench/trace.py --index DIR --build-only`` built (100 k articles),
 so that the fit sees the look-alikes of a collection that size (template siblings that a 5 k
 collection seldom holds); present copies are of its training-article distractors, absent copies
