@@ -1,6 +1,18 @@
 """Fit the trace calibration (``src/unspin/data/trace-calibration.json``) and check it on the dev pairs.
 
     python bench/fit_trace.py [--distractors 5000] [--present 800] [--absent 400] [--write]
+    python bench/fit_trace.py --index DIR --present 800 --absent 1200 --shard 7 [--write]
+
+The shipped calibration: passages-only rows from the 1 M index, then the 100 k index's with them::
+
+    python bench/fit_trace.py --index /work/cache-1m/index --present 400 --absent 1200 --shard 6 --cache 1m.pkl
+    python bench/fit_trace.py --index /work/cache-15/a100k/index --present 800 --absent 1200 --shard 7 \
+        --cache 100k.pkl --merge 1m.pkl --target 0.0025 --write
+
+With ``--index``: on the index ``bench/trace.py --index DIR --build-only`` built (100 k articles),
+so that the fit sees the look-alikes of a collection that size (template siblings that a 5 k
+collection seldom holds); present copies are of its training-article distractors, absent copies
+of ``--shard``'s articles not in it, and trace.py's held-out queries stay unseen.
 
 Collection: training Wikipedia articles (never the held-out ones ``trace.py`` measures on) as
 distractors, plus the sources of the present copies. Copies (``trace_data``): excerpts spun in every
@@ -89,29 +101,61 @@ def main() -> None:
     ap.add_argument("--shard", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="Write the fitted calibration into the package.")
     ap.add_argument("--cache", default=None, help="Keep the candidates' features here (refit without searching).")
+    ap.add_argument(
+        "--index",
+        default=None,
+        help="Fit on an index built by bench/trace.py (--index DIR --build-only) instead of building one: present"
+        " copies of its training-article distractors, absent copies of --shard's articles not in it.",
+    )
+    ap.add_argument("--merge", nargs="*", default=[], help="--cache files of other runs whose copies join this fit's.")
     args = ap.parse_args()
     require_shared()
     pack = load()
     copier = Copier(pack)
-    stream = articles(args.shard)
-    distractors = [next(stream) for _ in range(args.distractors)]
-    sources = [next(stream) for _ in range(args.present)]
-    orphans = [next(stream) for _ in range(args.absent)]
-    present = [(copier(a["text"])[0], f"w{a['id']}") for a in sources]
-    absent = [(copier(a["text"])[0], None) for a in orphans]
     pairs = dev_pairs()
     dev_refs: dict[str, str] = {}
-    for p in pairs:
-        p["truth"] = dev_refs.setdefault(p["source_text"], f"dev-{p['id']}")
-    refs = [Reference(f"w{a['id']}", a["text"]) for a in distractors + sources]
-    refs += [Reference(i, t) for t, i in dev_refs.items()]
+    tmp = None
+    if args.index:
+        # The collection the measurement uses, at its size (template siblings, look-alikes and all),
+        # but copies only of training articles: the held-out queries of trace.py stay unseen.
+        idx = open_index(Path(args.index), pack)
+        rows_ = idx.conn.execute("SELECT doc, id FROM docs WHERE id LIKE 'd-%' ORDER BY doc").fetchall()
+        step = max(1, len(rows_) // (args.present * 2))
+        sources = []
+        for doc, ref_id in rows_[::step]:
+            text = idx.reference(doc).text
+            if len(text.split()) >= 50:
+                sources.append((ref_id, text))
+            if len(sources) >= args.present:
+                break
+        # Articles with anything in the index: ``d-{article}`` or, as passages, ``d-{article}-{k}``.
+        known = {i[2:] if i.count("-") < 3 else i[2:].rsplit("-", 1)[0] for i in idx.ids() if i.startswith("d-")}
+        orphans = (a for a in articles(args.shard) if a["id"] not in known)
+        orphans = [next(orphans) for _ in range(args.absent)]
+        present = [(copier(t)[0], i) for i, t in sources]
+        absent = [(copier(a["text"])[0], None) for a in orphans]
+        by_text: dict[str, str] = {}
+        for p in pairs:  # named as trace.py names them
+            p["truth"] = by_text.setdefault(p["source_text"], f"src-{p['id']}")
+        refs = [None] * len(idx)
+    else:
+        stream = articles(args.shard)
+        distractors = [next(stream) for _ in range(args.distractors)]
+        sources = [next(stream) for _ in range(args.present)]
+        orphans = [next(stream) for _ in range(args.absent)]
+        present = [(copier(a["text"])[0], f"w{a['id']}") for a in sources]
+        absent = [(copier(a["text"])[0], None) for a in orphans]
+        for p in pairs:
+            p["truth"] = dev_refs.setdefault(p["source_text"], f"dev-{p['id']}")
+        refs = [Reference(f"w{a['id']}", a["text"]) for a in distractors + sources]
+        refs += [Reference(i, t) for t, i in dev_refs.items()]
+        tmp = tempfile.TemporaryDirectory()
+        idx = open_index(Path(tmp.name) / "idx", pack, create=True)
+        t0 = time.perf_counter()
+        add_references(idx, refs)
+        print(f"built {len(refs)} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
     cache = Path(args.cache) if args.cache else None
-    tmp = tempfile.TemporaryDirectory()
-    idx = open_index(Path(tmp.name) / "idx", pack, create=True)
-    t0 = time.perf_counter()
-    add_references(idx, refs)
-    print(f"built {len(refs)} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     if cache is not None and cache.is_file():
         rows = pickle.loads(cache.read_bytes())
     else:
@@ -123,11 +167,13 @@ def main() -> None:
         print(f"searched {len(rows)} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if cache is not None:
             cache.write_bytes(pickle.dumps(rows))
+    for extra in args.merge:  # rows searched in other collections (another size, passages for articles)
+        rows = rows + pickle.loads(Path(extra).read_bytes())
     rank_x = [[f[k] for k in CHEAP] for _, cands in rows for f, _, _ in cands]
     rank_y = [float(y) for _, cands in rows for _, _, y in cands]
     dec_x = [[f[k] for k in FEATURES] for _, cands in rows for f, known, _ in cands if known]
     dec_y = [float(y) for _, cands in rows for _, known, y in cands if known]
-    signs = {k: -1 if k == "rare_absent" else 1 for k in FEATURES}
+    signs = {k: -1 if k in ("rare_absent", "numbers_lost") else 1 for k in FEATURES}
     rw, rb = fit_signed(np.array(rank_x), np.array(rank_y), [signs[k] for k in CHEAP])
     dw, db = fit_signed(np.array(dec_x), np.array(dec_y), [signs[k] for k in FEATURES])
     params = {
@@ -143,7 +189,12 @@ def main() -> None:
     def decided(cands):
         order = sorted(cands, key=lambda c: -cal.rank(c[0]))
         conf = [
-            (cal.confidence(f if i < ALIGN_TOP and known else {**f, "coverage": 0.0}), y)
+            (
+                cal.confidence(
+                    f if i < ALIGN_TOP and known else {**f, "coverage": 0.0, "names_kept": 0.0, "numbers_lost": 0.0}
+                ),
+                y,
+            )
             for i, (f, known, y) in enumerate(order)
         ]
         return max(conf, default=(0.0, False))
@@ -163,7 +214,8 @@ def main() -> None:
         rank = next((i + 1 for i, c in enumerate(found) if c.id == p["truth"]), None)
         dev.append((rank, found[0].confidence if found else 0.0, found[0].id if found else None))
     idx.close()
-    tmp.cleanup()
+    if tmp is not None:
+        tmp.cleanup()
 
     by_style: dict[str, list] = {}
     for p, r in zip(pairs, dev, strict=True):

@@ -43,14 +43,30 @@ from unspin.trace import Reference, add_references, attach_trace, open_index
 TOP = 10
 
 
-def distractors(n: int):
+def distractors(n: int, paragraphs: int = 0):
+    """The first ``n`` distractors: training articles, or with ``paragraphs`` > 0 passages of them
+    (consecutive paragraphs joined until they hold at least that many words; the corpus has about
+    290 k articles, too few for a million references, but over a million such passages)."""
     produced = 0
     for shard in corpus_shards():
         for a in training_articles(shard):
-            if produced >= n:
-                return
-            produced += 1
-            yield a
+            if not paragraphs:
+                if produced >= n:
+                    return
+                produced += 1
+                yield a
+                continue
+            chunk: list[str] = []
+            words = k = 0
+            for para in a["text"].split("\n"):
+                chunk.append(para)
+                words += len(para.split())
+                if words >= paragraphs:
+                    if produced >= n:
+                        return
+                    produced += 1
+                    yield {"id": f"{a['id']}-{k}", "title": a["title"], "text": "\n".join(chunk)}
+                    chunk, words, k = [], 0, k + 1
 
 
 def rank_of(ids: list[str], truth: set[str]) -> int | None:
@@ -178,6 +194,15 @@ def main() -> None:
     ap.add_argument("--baselines", default="bm25s,minhash", help="Which baselines to run (comma-separated).")
     ap.add_argument("--index", default=None, help="Keep the index here (default: a temporary folder).")
     ap.add_argument("--reuse", action="store_true", help="Query the index already at --index (same arguments).")
+    ap.add_argument(
+        "--paragraphs", type=int, default=0, help="Distractors are passages of at least this many words (0: articles)."
+    )
+    ap.add_argument(
+        "--build-only",
+        action="store_true",
+        help="Build (or continue building) the index at --index and stop: references already in it are skipped,"
+        " so a killed build rerun with the same arguments continues where it stopped.",
+    )
     args = ap.parse_args()
     require_shared()
     pack = load()
@@ -218,7 +243,12 @@ def main() -> None:
     refs = [Reference(f"wiki-{a['id']}", a["text"], title=a["title"]) for a in held] + real_refs
     # Read (and decompress) the collection before timing the build: users index JSONL or Parquet,
     # not our .xz shards, and decompression would otherwise dominate the figure.
-    collection = refs + [Reference(f"d-{a['id']}", a["text"], title=a["title"]) for a in distractors(args.distractors)]
+    # (Querying an index already built, without baselines, needs no collection: it is not read.)
+    baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
+    collection = refs
+    if not args.reuse or baselines:
+        wiki = distractors(args.distractors, args.paragraphs)
+        collection = refs + [Reference(f"d-{a['id']}", a["text"], title=a["title"]) for a in wiki]
     stage(f"collection ready: {len(collection)} documents; {len(queries)} queries")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,22 +258,40 @@ def main() -> None:
             idx = open_index(where, pack)
         else:
             idx = open_index(where, pack, create=True)
+            # A build continues: what an earlier (killed) run committed is kept, not redone.
+            done = set(idx.ids()) if args.index else set()
+            todo = [r for r in collection if r.id not in done]
+            stage(f"{len(done)} references already in the index, {len(todo)} to add")
+            added = [0]
+
+            def progress(n: int) -> None:
+                added[0] += n
+                if added[0] % 20_000 == 0:
+                    stage(f"{added[0]} added")
+
             t0 = time.perf_counter()
-            add_references(idx, collection, workers=args.workers)
+            add_references(idx, todo, workers=args.workers, progress=progress)
             build_s = time.perf_counter() - t0
             build = {
                 "seconds": round(build_s, 1),
-                "references_per_s": round(len(collection) / build_s, 1),
+                "references_added": len(todo),
+                "references_per_s": round(len(todo) / build_s, 1) if todo else None,
                 "workers": args.workers or os.cpu_count(),
-                "mb_per_s": round(sum(len(r.text.encode()) for r in collection) / build_s / 1e6, 2),
+                "mb_per_s": round(sum(len(r.text.encode()) for r in todo) / build_s / 1e6, 2),
             }
             stage(f"index built in {build_s:.0f} s")
+            if args.build_only:
+                emit({"collection": {"references": len(idx)}, "build": build, **{"info": idx.info()}}, "built")
+                idx.close()
+                return
         info = idx.info()
         build.update(
             {
                 "bytes_per_reference": info["bytes_per_document"],
                 "bytes": info["bytes"],
-                "words_per_reference": round(sum(len(r.text.split()) for r in collection) / len(collection)),
+                "words_per_reference": round(sum(len(r.text.split()) for r in collection) / len(collection))
+                if len(collection) > len(refs)
+                else None,
             }
         )
 
@@ -259,19 +307,24 @@ def main() -> None:
         stage("queries done")
         wrong = [idx.search(repair_text(t)[0], top=1) for t in absent]
         confident_wrong = sum(1 for f in wrong if f and f[0].is_source)
-        lat = []
+        # Wall time, and the process's CPU time beside it: on a shared machine other work stretches
+        # the wall time; the CPU time is what a query costs one core.
+        lat, lat_cpu = [], []
         for text, _ in synthetic[:300]:
             q = repair_text(text)[0]
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             idx.retrieve(q)
             lat.append(time.perf_counter() - t)
-        full = []
+            lat_cpu.append(time.process_time() - c)
+        full, full_cpu = [], []
         for text, _ in long_copies:
-            t = time.perf_counter()
-            attach_trace(repair(text), idx, top=3)
+            report = repair(text)
+            t, c = time.perf_counter(), time.process_time()
+            attach_trace(report, idx, top=3)
             full.append(time.perf_counter() - t)
+            full_cpu.append(time.process_time() - c)
         result = {
-            "collection": {"references": len(idx), "distractors": args.distractors},
+            "collection": {"references": len(idx), "distractors": args.distractors, "paragraphs": args.paragraphs},
             "build": build,
             "unspin": unspin,
             "source_absent": {"copies": len(absent), "confident_wrong": round(confident_wrong / len(absent), 4)},
@@ -280,16 +333,20 @@ def main() -> None:
                 "retrieval_p95": pct(lat, 95),
                 "full_trace_800_words_p50": pct(full, 50),
                 "full_trace_800_words_p95": pct(full, 95),
+                "cpu_retrieval_p50": pct(lat_cpu, 50),
+                "cpu_retrieval_p95": pct(lat_cpu, 95),
+                "cpu_full_trace_800_words_p50": pct(full_cpu, 50),
+                "cpu_full_trace_800_words_p95": pct(full_cpu, 95),
                 "full_trace_copies": len(full),
             },
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }
         idx.close()
 
-    if not args.no_baselines:
+    if baselines:
         docs = [(r.id, r.text) for r in collection]
         result["baselines"] = {}
-        chosen = set(args.baselines.split(","))
+        chosen = set(baselines)
         for name, fn in (("bm25s", bm25_baseline), ("minhash", minhash_baseline)):
             if name not in chosen:
                 continue
@@ -299,7 +356,7 @@ def main() -> None:
         worse = [
             k
             for k, v in unspin.items()
-            if k in result["baselines"]["bm25s"]
+            if k in result["baselines"].get("bm25s", {})
             and (v["recall_at_1"], v["mrr"])
             < (result["baselines"]["bm25s"][k]["recall_at_1"], result["baselines"]["bm25s"][k]["mrr"])
         ]

@@ -130,8 +130,11 @@ def serve_pack_dir() -> Path:
 
 
 # --- a reference collection written for these tests (no shared data needed) ---------------------
-# Five short articles; SPUN is a spun copy of the first, with a number (33 → 34) and a name
-# (Ortiz → Ruiz) changed. The second article repeats part of the first, so it is a weaker candidate.
+# Five short articles; SPUN is a spun copy of the first (ten words swapped), with a number (33 → 34)
+# and a name (Ortiz → Ruiz) changed. (A copy of these 75 words with twice the swaps and two changed
+# facts is listed first but not confidently named: it is as close to its source as a template
+# sibling's copy is to the sibling, and the calibration puts precision first.) The second article
+# repeats part of the first, so it is a weaker candidate.
 
 REFERENCES = [
     Reference(
@@ -174,10 +177,10 @@ REFERENCES = [
     ),
 ]
 SPUN = (
-    "The town board voted on Tuesday to shut the Harbour Bridge for fixes. Designers discovered 34 broken beams "
+    "The city council voted on Tuesday to shut the Harbour Bridge for fixes. Engineers discovered 34 cracked beams "
     "during an examination last month. Mayor Helen Ruiz stated the work would take around six weeks.\n\n"
-    "Traffic will be redirected through the tunnel, which the board expects to add ten minutes to the morning "
-    "commute. Local store owners fear that fewer guests will come to the old town while the bridge is shut."
+    "Traffic will be redirected through the tunnel, which the council expects to add ten minutes to the morning "
+    "commute. Local store owners fear that fewer visitors will come to the old town while the bridge is shut."
 )
 
 

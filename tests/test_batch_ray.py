@@ -86,7 +86,12 @@ def test_ray_engine_serves_a_sharded_index_with_the_traces_of_one_index(tmp_path
     refs = tmp_path / "refs.jsonl"
     refs.write_text(
         "".join(
-            json.dumps({"id": f"{k}-{i}", "text": v + f" Item {i}."}) + "\n" for i in range(5) for k, v in REFS.items()
+            json.dumps({"id": f"{k}-{i}", "text": v + f" Item {i}."}) + "\n"
+            for i in range(5)
+            for k, v in REFS.items()
+            # No near-duplicates of the copy's source: a copy that five references match equally
+            # well is not confidently any one's (the margin over the runner-up decides).
+            if k != "harbour"
         )
         + json.dumps({"id": "harbour", "text": REFS["harbour"]})
         + "\n",

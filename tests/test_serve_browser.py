@@ -253,7 +253,7 @@ def test_source_side_by_side_with_changed_facts(traced: str, browser) -> None:  
             .map((c) => { const p = li.querySelector(c + ' .passage-text').cloneNode(true);
                           p.querySelectorAll('.fact-tag').forEach((t) => t.remove()); return p.textContent; }))"""
     )
-    assert "Designers discovered 34 broken beams" in stripped[0][0]
+    assert "Engineers discovered 34 cracked beams" in stripped[0][0]
     assert "Engineers found 33 cracked beams" in stripped[0][1]
     traced_report = httpx.post(f"{traced}/v1/trace", json={"text": text, "top": 5}, timeout=120).json()
     best = traced_report["trace"][0]

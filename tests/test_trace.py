@@ -24,7 +24,7 @@ REFS = {
         "The harbour authority in Port Ellery said on Tuesday that 42 cargo ships were delayed by the storm. "
         "Captain Mira Olsen, who leads the pilots, said the waves reached nine metres near the breakwater. "
         "Repairs to the northern quay will cost about 3.5 million euros and should finish in March. "
-        "\"We have never seen the channel close for three days in a row,\" Olsen told reporters. "
+        '"We have never seen the channel close for three days in a row," Olsen told reporters. '
         "The Ministry of Transport promised an inquiry into the warning system."
     ),
     "orchard": (
@@ -52,7 +52,7 @@ COPY = (
     "The port authority in Port Ellery stated on Tuesday that 44 freight vessels were postponed by the tempest. "
     "Captain Mira Olsen, who heads the pilots, explained the surf reached nine metres close to the breakwater. "
     "Fixes to the northern quay will price approximately 3.5 million euros and should complete in March. "
-    "\"We have never witnessed the channel shut for three days in a row,\" Olsen informed journalists. "
+    '"We have never witnessed the channel shut for three days in a row," Olsen informed journalists. '
     "The Ministry of Shipping pledged an investigation into the alert system."
 )
 
@@ -101,7 +101,7 @@ def test_changed_facts_number_name_and_quotation(index) -> None:
 
 
 def test_copy_offsets_index_the_input_when_repair_changed_it(index) -> None:
-    damaged = COPY.replace("Olsen told", "Olsen told").replace("\"We", "&quot;We", 1)
+    damaged = COPY.replace("Olsen told", "Olsen told").replace('"We', "&quot;We", 1)
     report = trace(damaged, index, top=1)
     assert report.repairs, "the entity was repaired"
     for f in report.trace[0]["changed_facts"]:
@@ -412,3 +412,97 @@ def test_a_second_writer_is_refused_with_one_line_and_changes_nothing(tmp_path: 
     with open_index(where, pack) as writer:  # the lock went with its holder
         writer.add([Reference("bridge", REFS["bridge"])])
         assert len(writer) == 2
+
+
+def test_sentence_similarity_and_pairing_match_their_definitions() -> None:
+    """The alignment's vectorised Dice matrix and row-wise programme give exactly what the pairwise
+    definition and the cell-by-cell programme give (they replaced those for speed)."""
+    import random
+
+    import numpy as np
+
+    from unspin.trace.align import MIN_SIMILARITY, _monotone_pairs, _similarity
+
+    rng = random.Random(3)
+    vocab = [f"k{i}" for i in range(30)]
+    for _ in range(50):
+        a = [set(rng.sample(vocab, rng.randint(0, 8))) for _ in range(rng.randint(0, 12))]
+        b = [set(rng.sample(vocab, rng.randint(0, 8))) for _ in range(rng.randint(0, 40))]
+        want = np.array([[2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0 for y in b] for x in a]).reshape(
+            len(a), len(b)
+        )
+        sim = _similarity(a, b)
+        assert np.array_equal(sim, want)
+        # The programme, cell by cell, and its traceback.
+        n, m = sim.shape
+        gain = np.where(sim >= MIN_SIMILARITY, sim - MIN_SIMILARITY + 1e-3, -np.inf)
+        best = np.zeros((n + 1, m + 1))
+        for i in range(1, n + 1):
+            for j in range(1, m + 1):
+                best[i, j] = max(best[i - 1, j], best[i, j - 1], best[i - 1, j - 1] + gain[i - 1, j - 1])
+        pairs, i, j = [], n, m
+        while i > 0 and j > 0:
+            if best[i, j] == best[i - 1, j]:
+                i -= 1
+            elif best[i, j] == best[i, j - 1]:
+                j -= 1
+            else:
+                pairs.append((i - 1, j - 1))
+                i, j = i - 1, j - 1
+        assert _monotone_pairs(sim) == pairs[::-1]
+
+
+# Template siblings: articles written from one template, differing in their names and numbers.
+def _county_list(county: str, seat: str, listings: int, first: int, river: str) -> str:
+    return (
+        f"This is a list of the registered historic places in {county} County, Vermont. "
+        f"The county seat is {seat}, and the county holds {listings} listed properties and districts. "
+        f"The first property in {county} County was listed in {first}, the most recent in 2014. "
+        f"Several of the listed mills stand along the {river} River, which crosses the county from north to south. "
+        f"The locations of the properties with coordinates may be seen in an online map of {county} County. "
+        f"Properties in {seat} are listed separately, under the heading of the town."
+    )
+
+
+SIBLINGS = {
+    "list-orrin": _county_list("Orrin", "Calder", 37, 1971, "Mallow"),
+    "list-pelham": _county_list("Pelham", "Tansy", 52, 1969, "Brook"),
+    "list-quarry": _county_list("Quarry", "Holt", 41, 1975, "Wren"),
+}
+# A spun copy of the Rusk County list, whose article is not in the index.
+SIBLING_COPY = (
+    "This is a roster of the registered historic places in Rusk County, Vermont. "
+    "The county seat is Amberly, and the county holds 29 listed properties and districts. "
+    "The initial property in Rusk County was listed in 1973, the most recent in 2014. "
+    "Various of the listed mills stand along the Fallow River, which traverses the county from north to south. "
+    "The locations of the properties with coordinates may be seen in an online map of Rusk County. "
+    "Properties in Amberly are listed separately, under the heading of the town."
+)
+
+
+def test_a_template_siblings_copy_gets_no_confident_source_until_its_own_is_indexed(tmp_path: Path, pack) -> None:
+    """A copy of an article whose siblings (same template, other names and numbers) are indexed
+    but not itself: candidates, none confident. Once its source is indexed, it is named."""
+    with open_index(tmp_path / "idx", pack, create=True) as idx:
+        idx.add(Reference(k, v) for k, v in {**REFS, **SIBLINGS}.items())
+        found = trace(SIBLING_COPY, idx, top=3).trace
+        assert found and found[0]["id"].startswith("list-")
+        assert not any(s["is_source"] for s in found)
+        idx.add([Reference("list-rusk", _county_list("Rusk", "Amberly", 29, 1973, "Fallow"))])
+        best = trace(SIBLING_COPY, idx, top=3).trace[0]
+        assert best["id"] == "list-rusk" and best["is_source"]
+
+
+def test_names_kept_tells_a_source_from_a_template_sibling(pack) -> None:
+    from unspin.trace.align import align
+    from unspin.trace.store import _names_kept
+
+    source = _county_list("Rusk", "Amberly", 29, 1973, "Fallow")
+    sibling = SIBLINGS["list-orrin"]
+    vocab = pack.vocab
+    kept = {
+        k: _names_kept(align(SIBLING_COPY, t), SIBLING_COPY, t, vocab) for k, t in (("own", source), ("sib", sibling))
+    }
+    assert kept["own"] == (1.0, 0.0)  # (names and numbers kept, numbers lost)
+    assert kept["sib"][0] < 0.6 and kept["sib"][1] >= 0.5
+    assert _names_kept([], SIBLING_COPY, source, pack.vocab) == (0.0, 0.0)

@@ -5,7 +5,8 @@ style and rate, sentence reorder, clause splits, dropped sentences) of Wikipedia
 without their source among Wikipedia distractors, and exported to ``data/trace-calibration.json``:
 
 - ``rank``: the cheap features, for every retrieved candidate (orders them);
-- ``decide``: the same plus the passage alignment's coverage, for the best few (their ``confidence``).
+- ``decide``: the same plus the passage alignment's coverage and the names and numbers the aligned
+  sentences keep, for the best few (their ``confidence``).
 
 ``is_source`` holds when the best candidate's confidence reaches ``threshold``, chosen at fit time so
 that copies whose source is absent get a confident (wrong) source for at most 1 % of them.
@@ -24,14 +25,16 @@ __all__ = ["CHEAP", "FEATURES", "Calibration", "calibration"]
 # score; margin: (score − the best other candidate's) / the best the query could reach;
 # sketch: skeleton shingles shared / the shorter text's; anchors: share of the copy's anchors the
 # candidate holds; rare_absent: share of the copy's rare anchors (held by few references) it lacks;
-# coverage: share of the shorter text (copy or source) inside aligned passages, times their similarity.
+# coverage: share of the shorter text (copy or source) inside aligned passages, times their similarity;
+# names_kept: share of the copy's names and numbers in aligned sentences that the source sentence
+# holds; numbers_lost: how many of its numbers there the source sentences lack (a share of 4).
 CHEAP = ("bm25_norm", "bm25_rel", "margin", "sketch", "anchors", "rare_absent")
-FEATURES = (*CHEAP, "coverage")
+FEATURES = (*CHEAP, "coverage", "names_kept", "numbers_lost")
 
 # Until a fit exists (and as a fallback): hand-set weights in the fitted models' form.
 _DEFAULT = {
     "rank": {"weights": [4.0, 2.0, 4.0, 6.0, 3.0, -3.0], "bias": -6.0},
-    "decide": {"weights": [4.0, 2.0, 4.0, 6.0, 3.0, -3.0, 4.0], "bias": -9.0},
+    "decide": {"weights": [4.0, 2.0, 4.0, 6.0, 3.0, -3.0, 4.0, 4.0, -2.0], "bias": -13.0},
     "threshold": 0.5,
 }
 

@@ -18,6 +18,7 @@ fingerprint features and passage alignment re-rank them, and a logistic calibrat
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import zlib
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..decode.channel import FUNCTION_WORDS
 from .align import Passage, align, prepare
 from .decide import calibration
 from .features import FEATURES_VERSION, POSTED, Fingerprint, fingerprint
@@ -120,6 +122,48 @@ def _coverage(passages: list[Passage], copy_length: int, source_length: int) -> 
     copy = sum((p.copy_end - p.copy_start) * p.similarity for p in passages) / max(1, copy_length)
     source = sum((p.source_end - p.source_start) * p.similarity for p in passages) / max(1, source_length)
     return min(1.0, max(copy, source))
+
+
+# Names and numbers: tokens holding a digit, and capitalised words that are not function words.
+_NAME_RE = re.compile(r"[^\W_]*\d[\w.,]*\w|\d|[A-Z][^\W_]*(?:['’][^\W_]+)?")
+
+
+def _names(sentence: str, vocab) -> set[str]:
+    """The names and numbers of a sentence, lower-cased; its first word only when the corpus mostly
+    writes it capitalised ("Olsen", not "Several": a spinner may swap that one)."""
+    found = _NAME_RE.findall(sentence)
+    if found and sentence.lstrip(" \t\n“\"'‘(").startswith(found[0]) and found[0][0].isalpha():
+        if vocab.cased_count(found[0].lower()) > vocab.cased_count(found[0]):
+            found = found[1:]
+    return {m.lower() for m in found if m.lower() not in FUNCTION_WORDS}
+
+
+LOST_CAP = 4  # numbers_lost counts up to this many
+
+
+def _names_kept(passages: list[Passage], copy: str, source: str, vocab) -> tuple[float, float]:
+    """(names_kept, numbers_lost) of a candidate: the share of the copy's names and numbers, in
+    aligned sentences, that the paired source sentence also holds (smoothed by one: a copy with
+    none keeps them all; 0 with nothing aligned), and how many of its numbers the paired source
+    sentences lack (up to ``LOST_CAP``, as a share of it).
+
+    A spinner swaps common words and leaves names and numbers; a template sibling (another county's
+    list of listed buildings, the 26th parallel for the 27th, the next Congress's senators) aligns
+    sentence by sentence just as well, but with other names and numbers in the same places. A count
+    of lost numbers, not a share: a copy that changed one figure of its source (a changed fact the
+    trace must report) loses one; a sibling loses every figure the template varies.
+    """
+    pairs = [pair for p in passages for pair in p.pairs]
+    if not pairs:
+        return 0.0, 0.0
+    kept = total = lost = 0
+    for (cs, ce), (ss, se) in pairs:
+        mine = _names(copy[cs:ce], vocab)
+        held = mine & _names(source[ss:se], vocab)
+        total += len(mine)
+        kept += len(held)
+        lost += sum(1 for m in mine - held if any(ch.isdigit() for ch in m))
+    return (kept + 1) / (total + 1), min(lost, LOST_CAP) / LOST_CAP
 
 
 class TraceIndex:
@@ -458,6 +502,8 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
                 "anchors": float(held),
                 "rare_absent": absent,
                 "coverage": 0.0,
+                "names_kept": 0.0,
+                "numbers_lost": 0.0,
             },
             shared,
             int(fp.sketch.size),
@@ -472,8 +518,10 @@ def search(shards, text: str, vocab, top: int = 5, align_top: int = ALIGN_TOP) -
         source = shards[c.shard].reference(c.doc).text
         c.passages = align(text, source, prepared)
         c.features["coverage"] = _coverage(c.passages, len(text), len(source))
+        c.features["names_kept"], c.features["numbers_lost"] = _names_kept(c.passages, text, source, vocab)
     for c in out:
-        c.confidence = round(cal.confidence(c.features), 4)  # coverage unknown past align_top: none
+        # Coverage and names unknown past align_top: none.
+        c.confidence = round(cal.confidence(c.features), 4)
     out.sort(key=lambda c: (-c.confidence, -c.bm25, c.id))
     out[0].is_source = out[0].confidence >= cal.threshold
     return out[:top]
