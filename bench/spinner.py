@@ -288,10 +288,16 @@ def spin(text: str, table, rate: float, rng: random.Random, pack=None, phrase_or
             continue  # overlaps a phrase already swapped
         if rng.random() < p_swap:
             plan.append((start, end, rng.choice(opts)))
+    spun, swaps = _apply(text, plan)
+    return Spun(spun, text, swaps, len(options), len(plan) / content if content else 0.0)
+
+
+def _apply(text: str, plan: list[tuple[int, int, str]]) -> tuple[str, list[tuple[int, int, str]]]:
+    """``text`` with each ``(start, end, replacement)`` of ``plan`` (in order, not overlapping) made, and
+    the gold swaps: ``(start, end, original)`` over the spun text."""
     out: list[str] = []
     swaps: list[tuple[int, int, str]] = []
-    pos = 0
-    length = 0
+    pos = length = 0
     for start, end, repl in plan:
         chunk = text[pos:start]
         out.append(chunk)
@@ -301,7 +307,7 @@ def spin(text: str, table, rate: float, rng: random.Random, pack=None, phrase_or
         length += len(repl)
         pos = end
     out.append(text[pos:])
-    return Spun("".join(out), text, swaps, len(options), len(plan) / content if content else 0.0)
+    return "".join(out), swaps
 
 
 MIN_LEARNED = 3
@@ -340,7 +346,7 @@ def spin_learned(text: str, table, rate: float, rng: random.Random) -> Spun:
             i += 1
     p_swap = min(1.0, rate * content / len(sites)) if sites else 0.0
     chosen: dict[str, str] = {}
-    out, swaps, pos, length = [], [], 0, 0
+    plan: list[tuple[int, int, str]] = []
     for start, end, key in sites:
         if rng.random() >= p_swap:
             continue
@@ -348,17 +354,9 @@ def spin_learned(text: str, table, rate: float, rng: random.Random) -> Spun:
             options = sorted(inverse[key].items())
             chosen[key] = rng.choices([o for o, _ in options], weights=[c for _, c in options])[0]
         repl = chosen[key]
-        if text[start].isupper():
-            repl = repl[:1].upper() + repl[1:]
-        chunk = text[pos:start]
-        out.append(chunk)
-        length += len(chunk)
-        swaps.append((length, length + len(repl), text[start:end]))
-        out.append(repl)
-        length += len(repl)
-        pos = end
-    out.append(text[pos:])
-    return Spun("".join(out), text, swaps, len(sites), len(swaps) / content if content else 0.0)
+        plan.append((start, end, repl[:1].upper() + repl[1:] if text[start].isupper() else repl))
+    spun, swaps = _apply(text, plan)
+    return Spun(spun, text, swaps, len(sites), len(swaps) / content if content else 0.0)
 
 
 def main() -> None:
