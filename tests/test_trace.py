@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -421,7 +422,7 @@ def test_sentence_similarity_and_pairing_match_their_definitions() -> None:
 
     import numpy as np
 
-    from unspin.trace.align import MIN_SIMILARITY, _monotone_pairs, _similarity
+    from unspin.trace.align import MIN_SIMILARITY, _monotone_pairs, _similarity, _traceback
 
     rng = random.Random(3)
     vocab = [f"k{i}" for i in range(30)]
@@ -433,23 +434,19 @@ def test_sentence_similarity_and_pairing_match_their_definitions() -> None:
         )
         sim = _similarity(a, b)
         assert np.array_equal(sim, want)
-        # The programme, cell by cell, and its traceback.
+        # The programme filled cell by cell (the row-at-a-time fill must give the same table, hence the
+        # same path), and the path is a monotone pairing of sentences above the threshold.
         n, m = sim.shape
         gain = np.where(sim >= MIN_SIMILARITY, sim - MIN_SIMILARITY + 1e-3, -np.inf)
         best = np.zeros((n + 1, m + 1))
         for i in range(1, n + 1):
             for j in range(1, m + 1):
                 best[i, j] = max(best[i - 1, j], best[i, j - 1], best[i - 1, j - 1] + gain[i - 1, j - 1])
-        pairs, i, j = [], n, m
-        while i > 0 and j > 0:
-            if best[i, j] == best[i - 1, j]:
-                i -= 1
-            elif best[i, j] == best[i, j - 1]:
-                j -= 1
-            else:
-                pairs.append((i - 1, j - 1))
-                i, j = i - 1, j - 1
-        assert _monotone_pairs(sim) == pairs[::-1]
+        got = _monotone_pairs(sim)
+        assert got == _traceback(best)
+        assert all(i1 < i2 and j1 < j2 for (i1, j1), (i2, j2) in itertools.pairwise(got))
+        assert all(sim[i, j] >= MIN_SIMILARITY for i, j in got)
+        assert sum(gain[i, j] for i, j in got) == pytest.approx(best[n, m])
 
 
 # Template siblings: articles written from one template, differing in their names and numbers.

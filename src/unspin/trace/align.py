@@ -145,8 +145,13 @@ def _monotone_pairs(sim: np.ndarray) -> list[tuple[int, int]]:
         row = best[i]
         row[1:] = np.maximum(prev[1:], prev[:-1] + gain[i - 1])
         np.maximum.accumulate(row, out=row)
+    return _traceback(best)
+
+
+def _traceback(best: np.ndarray) -> list[tuple[int, int]]:
+    """The pairs of the programme's best path, from its filled table ``best`` ((n + 1) × (m + 1))."""
     pairs = []
-    i, j = n, m
+    i, j = best.shape[0] - 1, best.shape[1] - 1
     while i > 0 and j > 0:
         if best[i, j] == best[i - 1, j]:
             i -= 1
