@@ -92,8 +92,7 @@ def test_score_is_monotone_in_the_evidence(pack: LanguagePack, mode: str) -> Non
     the features its stats show, and raising any one feature never lowers it."""
     cal = calibrations()[mode]
     report = check(EXAMPLE.read_text(encoding="utf-8"), pack, fast=mode == "fast")
-    screen = tuple(report.stats["screen"].values())
-    features = screen if mode == "fast" else (report.stats["evidence"], *screen)
+    features = cal.vector({"evidence": report.stats.get("evidence", 0.0), **report.stats["screen"]})
     n = report.stats["eligible_terms"]
     assert cal.score(features, n) == pytest.approx(report.score, abs=1e-3)
     for k in range(len(features)):
@@ -275,3 +274,19 @@ def test_cascade_clears_with_the_screen_and_checks_the_rest_in_full(pack: Langua
     assert calibrations()["fast"].clear is not None
     assert clean.stats["mode"] == "cascade-cleared" and clean.spans == [] and not clean.spun
     assert clean.score == screen.score < calibrations()["fast"].clear
+
+
+def test_the_full_verdict_reads_no_spinner_table_feature() -> None:
+    """The full check's verdict must generalise to spinners unlike the learned table, so its calibration
+    reads the decoder's evidence and the language-model screen only; a table feature, however large,
+    leaves its score as it was (the screen's calibration reads them all)."""
+    from unspin.decode.detect import SCREEN_FEATURES
+
+    full, fast = calibrations()["full"], calibrations()["fast"]
+    table = {"spinner_output_share", "spinner_output_bonus", "spinner_term_share"}
+    assert not table & set(full.features) and table <= set(fast.features)
+    named = {"evidence": 40.0, **dict.fromkeys(SCREEN_FEATURES, 10.0)}
+    base = full.score(full.vector(named), 100)
+    for name in table:
+        assert full.score(full.vector({**named, name: 1e6}), 100) == base
+        assert fast.score(fast.vector({**named, name: 1e3}), 100) >= fast.score(fast.vector(named), 100)

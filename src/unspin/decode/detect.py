@@ -53,6 +53,9 @@ class Calibration:
     #: bands, fitted so that each band's clean excerpts reach the threshold equally rarely; interpolated
     #: in log(terms), constant beyond the ends.
     length_offsets: tuple[tuple[float, float], ...] = ()
+    #: the names of the features the weights apply to, in order (``"evidence"`` and `SCREEN_FEATURES`):
+    #: a mode reads only those it was fitted on.
+    features: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, raw: dict) -> Calibration:
@@ -61,7 +64,12 @@ class Calibration:
             tuple(raw["weights"]), raw["bias"], raw["threshold"],
             tuple(raw["means"]) if raw.get("means") else None, float(raw.get("shrink", 0.0)),
             raw.get("clear"), tuple(tuple(p) for p in raw.get("length_offsets", ())),
+            tuple(raw.get("features", ())),
         )  # fmt: skip
+
+    def vector(self, named: dict[str, float]) -> tuple[float, ...]:
+        """This mode's features, in its order, from every feature the engine measured (by name)."""
+        return tuple(named[n] for n in self.features)
 
     def offset(self, n_terms: int) -> float:
         pts = self.length_offsets
@@ -89,9 +97,10 @@ class Calibration:
 
 
 # Features per mode: full = (decoder evidence, *screening features); fast = screening features.
+_LM_SCREEN = ("unseen_both_sides", "low_pmi_share", "neg_mean_pmi")
 _DEFAULTS = {
-    "full": Calibration((0.5, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0), -6.0, 0.5),
-    "fast": Calibration((0.5, 0.0, 0.0, 0.0, 0.0, 0.0), -4.0, 0.5),
+    "full": Calibration((0.5, 0.3, 0.0, 0.0), -6.0, 0.5, features=("evidence", *_LM_SCREEN)),
+    "fast": Calibration((0.5, 0.0, 0.0), -4.0, 0.5, features=_LM_SCREEN),
 }
 
 
@@ -111,10 +120,12 @@ def calibrations() -> dict[str, Calibration]:
         found = {mode: Calibration.from_json(raw[mode]) for mode in ("full", "fast")}
     except (KeyError, TypeError):
         return dict(_DEFAULTS)
-    # A calibration fitted on another feature list (a screen feature added since) cannot score these
-    # features: the neutral defaults until bench/calibrate.py fits it again.
-    if any(len(found[m].weights) != len(_DEFAULTS[m].weights) for m in found):
-        return dict(_DEFAULTS)
+    # A calibration naming a feature the engine does not measure (or not naming its features) cannot
+    # score: the neutral defaults until bench/calibrate.py fits it again.
+    known = {"evidence", *SCREEN_FEATURES}
+    for c in found.values():
+        if not c.features or len(c.features) != len(c.weights) or not known.issuperset(c.features):
+            return dict(_DEFAULTS)
     return found
 
 

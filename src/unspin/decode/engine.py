@@ -195,15 +195,15 @@ def _check_model(text: str, pack, threshold: float | None, fast: bool, explain: 
     report.stats["eligible_terms"] = n_terms
     screened = detect.screen(pack, sentences, flags)
     report.stats["screen"] = dict(zip(detect.SCREEN_FEATURES, (round(x, 4) for x in screened), strict=True))
+    named = dict(zip(detect.SCREEN_FEATURES, screened, strict=True))
     if cascade and not fast:
         screen_cal = detect.calibrations()["fast"]
-        if screen_cal.clear is not None and screen_cal.score(screened, n_terms) < screen_cal.clear:
+        if screen_cal.clear is not None and screen_cal.score(screen_cal.vector(named), n_terms) < screen_cal.clear:
             fast, cal = True, screen_cal
             threshold = cal.threshold
     if fast:
-        features: tuple[float, ...] = screened
         report.stats["mode"] = "fast" if mode == "fast" else "cascade-cleared"
-        score = cal.score(features, n_terms)
+        score = cal.score(cal.vector(named), n_terms)
     else:
         report.stats["mode"] = "full"
         # A sentence's plan (every candidate original, scored) is what a check holds most of; a long
@@ -225,8 +225,7 @@ def _check_model(text: str, pack, threshold: float | None, fast: bool, explain: 
         measured = [decode_plan(pack, plan, RHO) for plan in each_plan()]
         evidence = _evidence(repaired, sentences, measured, n_terms)
         measured_rate = sum(1 for ds in measured for d in ds if d.gain >= 0) / max(1, sum(map(sum, flags)))
-        features = (evidence, *screened)
-        score = cal.score(features, n_terms)
+        score = cal.score(cal.vector({"evidence": evidence, **named}), n_terms)
         # Pass 2 reports: the prior the document's own evidence calls for (see `document_rho`).
         rho = document_rho(score, cal.threshold, measured_rate)
         reported = measured if rho == RHO else [decode_plan(pack, plan, rho) for plan in each_plan()]
