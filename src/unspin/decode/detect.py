@@ -220,7 +220,9 @@ def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = 
 
 def _table_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[float, float, float]:
     """(spinner_output_share, spinner_output_bonus, spinner_term_share) of the eligible words (see `screen`)."""
-    words = _table_words(pack)
+    from . import learned
+
+    words = learned.word_records(pack)
     n = outputs = terms = 0
     bonus = 0.0
     for sent, row in zip(sentences, flags, strict=True):
@@ -238,24 +240,6 @@ def _table_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -
     if not n:
         return (0.0, 0.0, 0.0)
     return (100.0 * outputs / n, 100.0 * bonus / n, 100.0 * terms / n)
-
-
-def _table_words(pack) -> dict[str, tuple[float, bool]]:
-    """Per single word of the spinner table: (its output bonus, whether spinners swapped it in);
-    memoised on the pack for the table in use (`learned.use_table` swaps it in measurements)."""
-    from . import learned
-
-    table = learned.table_for(pack)
-    held = pack.memo.get("screen_table")
-    if held is not None and held[0] is table:
-        return held[1]
-    words: dict[str, tuple[float, bool]] = {}
-    if table is not None:
-        for w in set(table.output) | set(table.kept) | set(table.pairs):
-            if " " not in w:
-                words[w] = (learned.output_bonus(table, w), w in table.pairs)
-    pack.memo["screen_table"] = (table, words)
-    return words
 
 
 def _screen_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[int, int, int, float]:

@@ -42,16 +42,37 @@ def table_for(pack):
     return memo["spinner_table"]
 
 
+#: The memos on the pack derived from the table in use, forgotten when `use_table` changes it.
+_DERIVED = ("learned_originals", "learned_words")
+
+
 def use_table(pack, table) -> None:
     """Decode with ``table`` (None: none) instead of the pack's own, from now on in this process."""
     pack.memo["spinner_table"] = table
-    pack.memo.pop("learned_originals", None)
+    for key in _DERIVED:
+        pack.memo.pop(key, None)
 
 
 def use_own_table(pack) -> None:
     """Back to the pack's own table (after `use_table`)."""
     pack.memo.pop("spinner_table", None)
-    pack.memo.pop("learned_originals", None)
+    for key in _DERIVED:
+        pack.memo.pop(key, None)
+
+
+def word_records(pack) -> dict[str, tuple[float, bool]]:
+    """Per single word of the table in use: (its `output_bonus`, whether spinners swapped it in), for
+    the screen's table features (`detect.screen`); empty without a table. Memoised on the pack."""
+    got = pack.memo.get("learned_words")
+    if got is None:
+        table = table_for(pack)
+        got = {}
+        if table is not None:
+            for w in set(table.output) | set(table.kept) | set(table.pairs):
+                if " " not in w:
+                    got[w] = (output_bonus(table, w), w in table.pairs)
+        pack.memo["learned_words"] = got
+    return got
 
 
 def output_bonus(table, observed: str) -> float:
