@@ -240,15 +240,18 @@ def test_read_references_skips_bad_records_and_keeps_metadata(tmp_path: Path) ->
     assert [s.id for s in skipped] == ["refs.jsonl:line-2", "b"]
 
 
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _unspin(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "unspin", *args], capture_output=True, text=True)
 
 
 def test_cli_index_and_trace(tmp_path: Path) -> None:
-    refs = tmp_path / "refs.jsonl"
-    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
-    copy = tmp_path / "copy.txt"
-    copy.write_text(COPY, encoding="utf-8")
+    refs = _written(tmp_path / "refs.jsonl", "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()))
+    copy = _written(tmp_path / "copy.txt", COPY)
     where = str(tmp_path / "idx")
     run = _unspin("index", "build", str(refs), "--index", where)
     assert run.returncode == 0, run.stderr
@@ -265,8 +268,7 @@ def test_cli_index_and_trace(tmp_path: Path) -> None:
 
 
 def test_batch_with_index_adds_a_trace_to_every_report(tmp_path: Path) -> None:
-    refs = tmp_path / "refs.jsonl"
-    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    refs = _written(tmp_path / "refs.jsonl", "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()))
     where = str(tmp_path / "idx")
     assert _unspin("index", "build", str(refs), "--index", where).returncode == 0
     src = tmp_path / "in.jsonl"
@@ -346,10 +348,8 @@ def test_confident_source_restores_the_copy_with_its_wording(index) -> None:
 
 
 def test_cli_check_and_restore_with_an_index_use_the_sources_wording(tmp_path: Path) -> None:
-    refs = tmp_path / "refs.jsonl"
-    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
-    copy = tmp_path / "copy.txt"
-    copy.write_text(COPY, encoding="utf-8")
+    refs = _written(tmp_path / "refs.jsonl", "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()))
+    copy = _written(tmp_path / "copy.txt", COPY)
     where = str(tmp_path / "idx")
     assert _unspin("index", "build", str(refs), "--index", where).returncode == 0
     restored = _unspin("restore", str(copy), "--index", where)
@@ -385,15 +385,13 @@ def test_sharded_index_gives_the_same_traces_as_one_index(tmp_path: Path, pack) 
 
 
 def test_cli_builds_a_sharded_index(tmp_path: Path) -> None:
-    refs = tmp_path / "refs.jsonl"
-    refs.write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()), encoding="utf-8")
+    refs = _written(tmp_path / "refs.jsonl", "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in REFS.items()))
     where = str(tmp_path / "idx")
     run = _unspin("index", "build", str(refs), "--index", where, "--shards", "2", "--workers", "1")
     assert run.returncode == 0, run.stderr
     info = json.loads(_unspin("index", "info", "--index", where).stdout)
     assert info["shards"] == 2 and info["documents"] == 4
-    copy = tmp_path / "copy.txt"
-    copy.write_text(COPY, encoding="utf-8")
+    copy = _written(tmp_path / "copy.txt", COPY)
     out = _unspin("trace", str(copy), "--index", where, "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["trace"][0]["id"] == "harbour"
 
