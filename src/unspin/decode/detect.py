@@ -96,7 +96,8 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
-# Features per mode: full = (decoder evidence, *screening features); fast = screening features.
+# Before the first calibration run: the full verdict reads the decoder's evidence and the language-model
+# screen, the fast one the screen (a shipped calibration names its own features, `Calibration.features`).
 _LM_SCREEN = ("unseen_both_sides", "low_pmi_share", "neg_mean_pmi")
 _DEFAULTS = {
     "full": Calibration((0.5, 0.3, 0.0, 0.0), -6.0, 0.5, features=("evidence", *_LM_SCREEN)),
@@ -203,7 +204,9 @@ def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = 
     - ``spinner_term_share``: how many are words the table saw a spinner swap in.
 
     One spinner output is an honest author's word choice; a text full of them is a spinner's. These
-    cost one dictionary lookup per eligible word, and lift what the screen can clear.
+    cost one dictionary lookup per eligible word. The screen's calibration (`--fast`, the cascade)
+    reads them; the full verdict's does not, since they know only the spinners the table was learnt
+    from (see bench/calibrate.py, ``MODE_FEATURES``).
 
     ``flags``: the tokens' eligibility (`channel.eligible_flags`), when the caller has it.
     """
