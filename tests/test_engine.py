@@ -238,7 +238,7 @@ def test_short_texts_need_stronger_evidence(pack: LanguagePack) -> None:
     """Features are shrunk towards honest text's mean by a pseudo-count of distinct terms, so the same
     odd-looking features count for less in a short text (short honest news was flagged); what remains
     between length bands is a fitted log-odds offset, interpolated in log(terms)."""
-    for cal in calibrations().values():
+    for cal in (calibrations()["full"], calibrations()["fast"]):  # the verdicts (the cascade's screen judges none)
         assert cal.shrink > 0 and cal.means is not None and cal.length_offsets
         odd = tuple(m + 1.0 for m in cal.means)
         short, long = cal.shrunk(odd, 20), cal.shrunk(odd, 200)
@@ -271,9 +271,29 @@ def test_cascade_clears_with_the_screen_and_checks_the_rest_in_full(pack: Langua
     assert cascaded.stats["mode"] == "full" and cascaded.to_dict() == full.to_dict()
     clean = check(CLEAN, pack, cascade=True)
     screen = check(CLEAN, pack, fast=True)
-    assert calibrations()["fast"].clear is not None
+    cascade_cal = calibrations()["cascade"]
+    assert cascade_cal.clear is not None and cascade_cal.features == calibrations()["fast"].features
+    screened = cascade_cal.vector(screen.stats["screen"])
+    assert cascade_cal.score(screened, screen.stats["eligible_terms"]) < cascade_cal.clear
     assert clean.stats["mode"] == "cascade-cleared" and clean.spans == [] and not clean.spun
-    assert clean.score == screen.score < calibrations()["fast"].clear
+    assert clean.score == screen.score < calibrations()["fast"].threshold
+
+
+def test_the_cascade_never_clears_a_text_the_fast_verdict_calls_spun(pack: LanguagePack, monkeypatch) -> None:
+    """The cascade's screen has weights of its own (fitted to tell what the full check flags); where the
+    fast verdict disagrees with clearing a text, the full check judges it."""
+    import dataclasses
+
+    from unspin.decode import detect
+
+    assert check(CLEAN, pack, cascade=True).stats["mode"] == "cascade-cleared"
+    strict = dict(calibrations())
+    strict["fast"] = dataclasses.replace(strict["fast"], threshold=0.0)  # the fast verdict: spun, always
+    monkeypatch.setattr(detect, "calibrations", lambda: strict)
+    cascaded = check(CLEAN, pack, cascade=True)
+    assert cascaded.stats["mode"] == "full"
+    monkeypatch.undo()
+    assert cascaded.to_dict() == check(CLEAN, pack).to_dict()
 
 
 def test_the_full_verdict_reads_no_spinner_table_feature() -> None:

@@ -46,8 +46,8 @@ class Calibration:
     threshold: float
     means: tuple[float, ...] | None = None
     shrink: float = 0.0
-    #: fast mode: a screen score below this clears a document in a cascade (`engine.check(cascade=True)`);
-    #: set so that the screen passes on nearly every document the full check would flag.
+    #: cascade mode: a score below this clears a document (`engine.check(cascade=True)`); set so that
+    #: the screen passes on nearly every document the full check would flag.
     clear: float | None = None
     #: ((distinct terms, log-odds offset), ...): what shrinking leaves of the difference between length
     #: bands, fitted so that each band's clean excerpts reach the threshold equally rarely; interpolated
@@ -115,11 +115,15 @@ def _calibration_file() -> dict:
 
 @lru_cache(maxsize=1)
 def calibrations() -> dict[str, Calibration]:
-    """The shipped calibration (or neutral defaults before the first calibration run)."""
+    """The shipped calibration (or neutral defaults before the first calibration run): ``full`` and
+    ``fast`` verdicts, and, where fitted, ``cascade``: the screen's own weights for the one question a
+    cascade asks of it (would the full check flag this text?), with its ``clear`` level."""
     raw = _calibration_file()
     try:
-        found = {mode: Calibration.from_json(raw[mode]) for mode in ("full", "fast")}
+        found = {mode: Calibration.from_json(raw[mode]) for mode in ("full", "fast", "cascade") if mode in raw}
     except (KeyError, TypeError):
+        return dict(_DEFAULTS)
+    if "full" not in found or "fast" not in found:
         return dict(_DEFAULTS)
     # A calibration naming a feature the engine does not measure (or not naming its features) cannot
     # score: the neutral defaults until bench/calibrate.py fits it again.
