@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser wheel-check schema learn
+.PHONY: setup demo test lint bench clean kenlm-tools pack-sources pack browser wheel-check schema learn encoder-loso
 
 setup: $(STAMP)
 
@@ -67,6 +67,15 @@ learn: kenlm-tools pack-sources
 browser:
 	bash scripts/install-browser.sh
 
+# Feasibility of a contextual encoder (issue 13): all-MiniLM-L6-v2 fine-tuned on real spinner pages,
+# leave-one-site-out (~30 min on 2 cores, resumable per site). Its own venv: torch is for training only.
+encoder-loso: kenlm-tools pack-sources
+	$(PYTHON) -m venv .venv-train
+	.venv-train/bin/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-train.txt
+	.venv-train/bin/python -m pip install --quiet --no-deps -e .
+	.venv-train/bin/python bench/loso.py --scorer --span-p 0.3 > /dev/null
+	.venv-train/bin/python bench/encoder_loso.py
+
 test: lint kenlm-tools pack-sources
 	$(PY) -m pytest -q
 
@@ -85,4 +94,4 @@ bench: setup kenlm-tools pack-sources
 	$(PY) bench/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-train .pytest_cache .ruff_cache .hypothesis
