@@ -4,8 +4,8 @@
     python bench/engine.py --speed-only [--prepare] [--words 350]   # speed alone, in a fresh (cold) process
     python bench/engine.py --speed-only --fast-only                 # the screening mode's speed alone
 
-Real pages are checked with a spinner table learnt without their own site (leave-one-site-out; the
-shipped table saw them; bench/loso.py does the same over every real spinner page).
+Real pages are checked with a spinner table and a span scorer learnt without their own site
+(leave-one-site-out; the shipped ones saw them; bench/loso.py does the same over every real spinner page).
 
 Sets: the real pairs in ../shared/dev/real-pairs.jsonl (spinner style scored for spans and
 restoration; mt and paraphraser for detection), the seed example against its source, our evaluation
@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEV, emit, load_jsonl, require_shared
-from loso import every_eligible_word, spinner_records
+from loso import every_eligible_word, fit, scorer_rows, spinner_records
 from metrics import PairScore, gold_span_score, recall_at, roc_auc, threshold_at_fpr
 from spinner import RATES, STYLES, hide_from_engine, spin, table_for
-from unspin.decode import check, learned
+from unspin.decode import check, learned, scorer
 from unspin.decode.detect import calibrations
 from unspin.learn.pairs import site
 from unspin.learn.table import learn
@@ -71,18 +71,28 @@ def eval_docs(n: int, max_words: int, part: str) -> list[str]:
 
 @contextmanager
 def leave_site_out(pack, page: dict):
-    """Check ``page`` with a spinner table learnt without its site's pages (the shipped table saw them)."""
+    """Check ``page`` with a spinner table learnt without its site's pages and a span scorer fitted
+    without them (`bench/loso.py`'s rows): the shipped table and scorer saw every real page."""
     site_name = site(page)
+    before = scorer.scorer()  # the shipped scorer (collecting the rows decodes without one)
     if site_name not in _TABLES:
-        _TABLES[site_name] = learn(spinner_records(), exclude_sites=frozenset({site_name}), pack=pack)
+        records = spinner_records()
+        _TABLES[site_name] = learn(records, exclude_sites=frozenset({site_name}), pack=pack)
+        if before is not None:
+            rows = scorer_rows(pack, records, sorted({site(r) for r in records}), [])
+            _SCORERS[site_name] = fit([r for r in rows if r["site"] != site_name], before.span_p)
     learned.use_table(pack, _TABLES[site_name])
+    if site_name in _SCORERS:
+        scorer.use_scorer(_SCORERS[site_name])
     try:
         yield
     finally:
         learned.use_own_table(pack)
+        scorer.use_scorer(before)
 
 
 _TABLES: dict = {}
+_SCORERS: dict = {}
 
 
 def real_pairs(pack) -> dict:
