@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEV, REPO, emit, load_jsonl, require_shared
+from common import DEV, REPO, emit, load_jsonl, read_checkpoint, require_shared
 from loso import spinner_records
 from spinner import spin, table_for
 from unspin.decode import check, learned
@@ -163,14 +163,7 @@ def build_sets(articles: int, eval_articles: int, pack) -> list[dict]:
 
 
 def features(docs: list[dict], pack, cache: Path) -> dict[str, dict]:
-    done: dict[str, dict] = {}
-    if cache.is_file():
-        for line in cache.open(encoding="utf-8"):
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # a line cut by a kill
-            done[row["key"]] = row
+    done = {row["key"]: row for row in read_checkpoint(cache)}
     todo = sorted((d for d in docs if d["key"] not in done), key=lambda d: d.get("site") or "")
     t0 = time.perf_counter()
     records = spinner_records()

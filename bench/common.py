@@ -30,6 +30,19 @@ def load_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def read_checkpoint(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows a resumable job has appended to ``path`` so far (none if it does not exist yet),
+    skipping a last line cut by a kill."""
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpu": platform.processor() or platform.machine(),

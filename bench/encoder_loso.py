@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, emit, require_shared
+from common import REPO, emit, read_checkpoint, require_shared
 from loso import fit, span_truth, spans_from, spinner_records
 from metrics import PairScore
 from unspin.learn.pairs import align_pair, site
@@ -162,14 +162,9 @@ def main() -> None:
     out = cache / f"loso-{args.epochs}.jsonl"
     preds: dict[str, list] = {}
     done = set()
-    if out.is_file():
-        for line in out.open(encoding="utf-8"):
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # a line cut by a kill
-            preds.update(row["preds"])
-            done.add(row["site"])
+    for row in read_checkpoint(out):
+        preds.update(row["preds"])
+        done.add(row["site"])
     t0 = time.perf_counter()
     with out.open("a", encoding="utf-8") as f:
         for s in sorted(set(by_site) - done):
