@@ -73,3 +73,21 @@ def test_held_out_wikipedia_is_never_code() -> None:
         pytest.skip(f"no Wikipedia corpus: {exc}")
     assert len(articles) >= 1000
     assert [a["id"] for a in articles if looks_like_code(a["text"])] == []
+
+
+def test_the_quick_prose_test_never_skips_a_line_the_patterns_would_count() -> None:
+    """`code_share` passes over lines `_may_be_code` rejects without running its patterns, for speed:
+    every line of real code that a pattern matches, or that opens a comment or docstring, must get
+    through (this repository's Python, and C headers where the machine has them)."""
+    from unspin import prose
+
+    files = sorted((REPO / "src").rglob("*.py")) + sorted(Path("/usr/include").glob("*.h"))[:200]
+    lines = {line.strip() for f in files for line in f.read_text(encoding="utf-8", errors="replace").splitlines()}
+    counted = [
+        line for line in lines
+        if prose._CODE_LINE.search(line) or len(prose._CODE_TOKEN.findall(line)) >= 2
+        or any(opening in line for opening, _ in prose._BLOCKS)
+    ]  # fmt: skip
+    assert len(counted) > 2000
+    assert [line for line in counted if not prose._may_be_code(line)] == []
+    assert not prose._may_be_code("The minister said the talks would resume next week.")

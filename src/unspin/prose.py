@@ -46,9 +46,25 @@ _CODE_TOKEN = re.compile(
 # Comments and docstrings are prose inside code: their lines count as code when they are delimited so.
 _BLOCKS = (("/*", "*/"), ('"""', '"""'), ("'''", "'''"))
 
+# Every code-like line has one of these characters (each pattern of _CODE_LINE and _CODE_TOKEN needs
+# one), starts with one of these words, ends with a comma (an enum member) or holds a docstring's
+# quotes: a line with none of them is prose, and is passed over without running the patterns.
+_CODE_CHARS = frozenset("{};)]([=:@#*/_&|>")
+_CODE_STARTS = (
+    "return", "break", "continue", "goto", "def", "class", "async", "import", "from", "raise", "yield",
+    "elif", "except", "try", "finally", "else", "pass", "typedef", "struct", "enum", "union", "extern",
+    "static", "const", "unsigned", "void", "int", "char", "if", "for", "while", "with", "switch",
+)  # fmt: skip
+
 MIN_LINES = 4  # fewer lines than this: too little to tell
 CODE_SHARE = 0.4  # share of (non-blank) lines that look like code, from which a text is code
 PROSE_LINE = 400  # a longer line (outside a comment) is a paragraph, never counted as code
+
+
+def _may_be_code(line: str) -> bool:
+    """False only for a (stripped) line no pattern can match and that opens no comment or docstring."""
+    return (not _CODE_CHARS.isdisjoint(line) or line.startswith(_CODE_STARTS) or line.endswith(",")
+            or '"""' in line or "'''" in line)  # fmt: skip
 
 
 def code_share(text: str, max_lines: int = 2000) -> float:
@@ -66,6 +82,8 @@ def code_share(text: str, max_lines: int = 2000) -> float:
             continue
         if len(line) > PROSE_LINE:
             continue  # a paragraph: code lines are short, and the regexes cost most on long lines
+        if not _may_be_code(line):
+            continue  # prose: no pattern below can match it, nor does it open a block
         if _CODE_LINE.search(line) or len(_CODE_TOKEN.findall(line)) >= 2:
             code += 1
         for opening, end in _BLOCKS:

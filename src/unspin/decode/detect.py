@@ -186,7 +186,9 @@ SCREEN_FEATURES = (
 OUTPUT_BONUS_MIN = 0.5
 
 
-def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = None) -> tuple[float, ...]:
+def screen(
+    pack, sentences: list[list[Token]], flags: list[list[bool]] | None = None, words: list[str] | None = None
+) -> tuple[float, ...]:
     """Screening evidence without decoding, from one pass of the language model per sentence.
 
     For each known content word:
@@ -212,41 +214,36 @@ def screen(pack, sentences: list[list[Token]], flags: list[list[bool]] | None = 
     reads them; the full verdict's does not, since they know only the spinners the table was learnt
     from (see bench/calibrate.py, ``MODE_FEATURES``).
 
-    ``flags``: the tokens' eligibility (`channel.eligible_flags`), when the caller has it.
+    ``flags``: the tokens' eligibility (`channel.eligible_flags`), and ``words``: `eligible_words`
+    of the same, when the caller has them.
     """
     from .channel import eligible_flags
 
     sentences = _rows(sentences)  # any sequences (or iterators): both passes below read them
     flags = eligible_flags(pack, sentences) if flags is None else _rows(flags)
     count, hits, low, pmi_sum = _screen_counts(pack, sentences, flags)
-    learned = _table_counts(pack, sentences, flags)
+    learned = _table_counts(pack, eligible_words(sentences, flags) if words is None else words)
     if not count:
         return (0.0, 0.0, 0.0, *learned)
     return (100.0 * hits / count, 100.0 * low / count, -pmi_sum / count, *learned)
 
 
-def _table_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[float, float, float]:
-    """(spinner_output_share, spinner_output_bonus, spinner_term_share) of the eligible words (see `screen`)."""
+def eligible_words(sentences: list[list[Token]], flags: list[list[bool]]) -> list[str]:
+    """The eligible words of the text, in order, lower case (eligible words are alphabetic: lower case
+    is their LM form). The engine counts the distinct ones; the screen looks each up in the table."""
+    return [t.text.lower() for sent, row in zip(sentences, flags, strict=True) for t in itertools.compress(sent, row)]
+
+
+def _table_counts(pack, words: list[str]) -> tuple[float, float, float]:
+    """(spinner_output_share, spinner_output_bonus, spinner_term_share) of the eligible ``words`` (see `screen`)."""
     from . import learned
 
-    words = learned.word_records(pack)
-    n = outputs = terms = 0
-    bonus = 0.0
-    for sent, row in zip(sentences, flags, strict=True):
-        for tok, ok in zip(sent, row, strict=True):
-            if not ok:
-                continue
-            n += 1
-            got = words.get(tok.text.lower())  # eligible words are alphabetic: lower case is their LM form
-            if got is not None:
-                b, term = got
-                if b > OUTPUT_BONUS_MIN:
-                    outputs += 1
-                    bonus += b
-                terms += term
-    if not n:
+    if not words:
         return (0.0, 0.0, 0.0)
-    return (100.0 * outputs / n, 100.0 * bonus / n, 100.0 * terms / n)
+    found = [got for got in map(learned.word_records(pack).get, words) if got is not None]
+    bonuses = [b for b, _ in found if b > OUTPUT_BONUS_MIN]
+    n = len(words)
+    return (100.0 * len(bonuses) / n, 100.0 * sum(bonuses) / n, 100.0 * sum(term for _, term in found) / n)
 
 
 def _screen_counts(pack, sentences: list[list[Token]], flags: list[list[bool]]) -> tuple[int, int, int, float]:

@@ -204,9 +204,10 @@ def _check_model(text: str, pack, threshold: float | None, fast: bool, explain: 
         report.stats["flagged_words"] = 0
         return report
     flags = eligible_flags(pack, sentences)
-    n_terms = _distinct_terms(sentences, flags)
+    words = detect.eligible_words(sentences, flags)
+    n_terms = len(set(words))  # distinct: a text pasted twice has the terms it had once
     report.stats["eligible_terms"] = n_terms
-    screened = detect.screen(pack, sentences, flags)
+    screened = detect.screen(pack, sentences, flags, words)
     report.stats["screen"] = dict(zip(detect.SCREEN_FEATURES, (round(x, 4) for x in screened), strict=True))
     named = dict(zip(detect.SCREEN_FEATURES, screened, strict=True))
     if cascade and not fast and _cascade_clears(named, n_terms):
@@ -287,12 +288,6 @@ def span_min_gain(score: float, threshold: float) -> float:
     near-certain ones (an honest author's rare word is the likelier explanation), in a spun one every
     substitution more likely than not."""
     return SPAN_MIN_GAIN + (SPUN_SPAN_MIN_GAIN - SPAN_MIN_GAIN) * spun_weight(score, threshold)
-
-
-def _distinct_terms(sentences: list[list[Token]], flags: list[list[bool]]) -> int:
-    """How many distinct words (lower case) of the text a spinner could have swapped."""
-    pairs = (zip(sent, ok, strict=True) for sent, ok in zip(sentences, flags, strict=True))
-    return len({t.text.lower() for row in pairs for t, f in row if f})
 
 
 def _evidence(repaired: str, sentences: list[list[Token]], decisions: list[list[Decision]], n_terms: int) -> float:
