@@ -39,7 +39,7 @@ from common import DEV, REPO, emit, load_jsonl, read_checkpoint, require_shared
 from loso import spinner_records
 from spinner import spin, table_for
 from unspin.decode import check, learned
-from unspin.decode.detect import SCREEN_FEATURES, Calibration
+from unspin.decode.detect import SCREEN_FEATURES, Calibration, cascade_clears
 from unspin.learn.logistic import fit_logistic
 from unspin.learn.pairs import site
 from unspin.learn.table import learn
@@ -343,9 +343,7 @@ def main() -> None:
     cals["cascade"] = Calibration.from_json(calibration["cascade"])
 
     def cleared(r):
-        x = tuple(r["x"][c] for c in screen_cols)
-        return (cals["cascade"].score(x, r["n"]) < cals["cascade"].clear
-                and cals["fast"].score(x, r["n"]) < cals["fast"].threshold)  # fmt: skip
+        return cascade_clears(cals, dict(zip(NAMES, r["x"], strict=True)), r["n"])
 
     whole_pages = {r["spun_text"] for r in spinner_records()}
     cascade = {}

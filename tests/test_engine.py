@@ -294,6 +294,11 @@ def test_the_cascade_never_clears_a_text_the_fast_verdict_calls_spun(pack: Langu
     assert cascaded.stats["mode"] == "full"
     monkeypatch.undo()
     assert cascaded.to_dict() == check(CLEAN, pack).to_dict()
+    # A calibration without the cascade's own entry clears nothing: every text gets the full check.
+    screen = check(CLEAN, pack, fast=True)
+    named, n = screen.stats["screen"], screen.stats["eligible_terms"]
+    assert detect.cascade_clears(calibrations(), named, n)
+    assert not detect.cascade_clears({m: c for m, c in calibrations().items() if m != "cascade"}, named, n)
 
 
 def test_the_full_verdict_reads_no_spinner_table_feature() -> None:

@@ -134,6 +134,18 @@ def calibrations() -> dict[str, Calibration]:
     return found
 
 
+def cascade_clears(cals: dict[str, Calibration], named: dict[str, float], n_terms: int) -> bool:
+    """Whether a cascade may leave the text to the screen (`engine.check(cascade=True)`): the
+    ``cascade`` calibration's score (fitted to tell the texts the full check flags from the rest, not
+    for a verdict of its own) is under its ``clear`` level, and the fast verdict calls the text clean.
+    ``cals``: `calibrations()`, or a fit being measured (bench/calibrate.py); without a ``cascade``
+    entry nothing is cleared. ``named``: the measured features by name."""
+    screen, fast = cals.get("cascade"), cals["fast"]
+    if screen is None or screen.clear is None or screen.score(screen.vector(named), n_terms) >= screen.clear:
+        return False
+    return fast.score(fast.vector(named), n_terms) < fast.threshold
+
+
 def rate_map(default: tuple[float, float]) -> tuple[float, float]:
     """(base, scale) turning the measuring pass's share of substituted words into an estimate of a
     spun document's swap rate, as fitted by bench/calibrate.py (``default`` before the first fit)."""

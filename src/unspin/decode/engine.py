@@ -145,7 +145,7 @@ def check(
     """The full report for ``text``: verdict, score, spans with originals, restored text.
 
     ``fast``: the screen's calibrated verdict alone (no spans). ``cascade``: the screen first; a text it
-    clears (`_cascade_clears`: set so that the screen passes on nearly every text the full check
+    clears (`detect.cascade_clears`: set so that the screen passes on nearly every text the full check
     would flag) gets the screen's report (``stats.mode`` says
     ``cascade-cleared``), every other text the full check: crawl-scale speed, full-check verdicts.
 
@@ -168,19 +168,6 @@ def check(
             limit = detect.calibrations()[mode].threshold if threshold is None else threshold
             listed.apply(report, text, compiled, limit)
     return report
-
-
-def _cascade_clears(named: dict[str, float], n_terms: int) -> bool:
-    """Whether the screen alone may judge the text in a cascade: its ``cascade`` score (fitted to tell
-    the texts the full check flags from the rest, not for a verdict of its own) is under the clear
-    level, and the fast verdict agrees that the text is clean. Without a ``cascade`` calibration (one
-    fitted before it existed), the fast verdict's score and its ``clear`` level."""
-    cals = detect.calibrations()
-    fast = cals["fast"]
-    screen = cals.get("cascade", fast)
-    if screen.clear is None or screen.score(screen.vector(named), n_terms) >= screen.clear:
-        return False
-    return fast.score(fast.vector(named), n_terms) < fast.threshold
 
 
 def _check_model(text: str, pack, threshold: float | None, fast: bool, explain: list | None, cascade: bool) -> Report:
@@ -210,7 +197,7 @@ def _check_model(text: str, pack, threshold: float | None, fast: bool, explain: 
     screened = detect.screen(pack, sentences, flags, words)
     report.stats["screen"] = dict(zip(detect.SCREEN_FEATURES, (round(x, 4) for x in screened), strict=True))
     named = dict(zip(detect.SCREEN_FEATURES, screened, strict=True))
-    if cascade and not fast and _cascade_clears(named, n_terms):
+    if cascade and not fast and detect.cascade_clears(detect.calibrations(), named, n_terms):
         fast, cal = True, detect.calibrations()["fast"]
         threshold = cal.threshold
     if fast:
