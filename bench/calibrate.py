@@ -197,6 +197,31 @@ def recall_at_target(neg: np.ndarray, pos: np.ndarray) -> float:
     return float((pos > cut_at).mean())
 
 
+def shrunk(x: np.ndarray, n: np.ndarray, shrink: float, means: np.ndarray) -> np.ndarray:
+    """Features shrunk towards honest text's means by ``shrink`` distinct terms (`Calibration.shrunk`)."""
+    return (n[:, None] * x + shrink * means) / (n[:, None] + shrink)
+
+
+def search_weights(neg: np.ndarray, neg_n: np.ndarray, pos: np.ndarray, pos_n: np.ndarray, objective):
+    """The weight search the verdicts and the cascade share: per shrink in ``SHRINKS``, each feature
+    alone and ``SEARCH_CANDIDATES`` random non-negative directions (features scaled by their spread);
+    ``objective(clean projections, spun projections) -> (value, detail)`` picks the best. Returns
+    (shrink, direction, means of the clean features, detail)."""
+    rng = np.random.default_rng(0)
+    means = neg.mean(axis=0)
+    k = neg.shape[1]
+    best = None
+    for shrink in SHRINKS:
+        sn, sp = shrunk(neg, neg_n, shrink, means), shrunk(pos, pos_n, shrink, means)
+        scale = np.maximum(np.vstack([sn, sp]).std(axis=0), 1e-9)
+        for w in [np.eye(k)[i] for i in range(k)] + list(rng.dirichlet(np.ones(k), SEARCH_CANDIDATES)):
+            d = w / scale
+            value, detail = objective(sn @ d, sp @ d)
+            if best is None or value > best[0]:
+                best = (value, shrink, d, detail)
+    return best[1], best[2], means, best[3]
+
+
 def fit_mode(
     fit_fpr: float,
     neg: np.ndarray, neg_n: np.ndarray, neg_band: np.ndarray, pos: np.ndarray, pos_n: np.ndarray, pos_real: np.ndarray
@@ -205,35 +230,17 @@ def fit_mode(
 
     The weights are searched for recall at ``SEARCH_FPR``, real spun pages counting ``REAL_WEIGHT`` and
     synthetic ones the rest (there are ten times more synthetic ones; real spinners are what matters)."""
-    rng = np.random.default_rng(0)
-    means = neg.mean(axis=0)
-    best = None
-    for shrink in SHRINKS:
-        def shrunk(x, n, shrink=shrink):
-            return (n[:, None] * x + shrink * means) / (n[:, None] + shrink)
+    def recall(s_neg, s_pos):
+        cutoff = max(np.sort(s_neg[neg_band == b])[::-1][int(SEARCH_FPR * (neg_band == b).sum())]
+                     for b in range(len(BANDS)) if (neg_band == b).any())  # fmt: skip
+        hit = s_pos > cutoff
+        return REAL_WEIGHT * float(hit[pos_real].mean()) + (1 - REAL_WEIGHT) * float(hit[~pos_real].mean()), None
 
-        sn, sp = shrunk(neg, neg_n), shrunk(pos, pos_n)
-        scale = np.maximum(np.vstack([sn, sp]).std(axis=0), 1e-9)
-        k = neg.shape[1]
-        cands = [np.eye(k)[i] for i in range(k)] + list(rng.dirichlet(np.ones(k), SEARCH_CANDIDATES))
-        for w in cands:
-            d = w / scale
-            s_neg, s_pos = sn @ d, sp @ d
-            cutoff = max(np.sort(s_neg[neg_band == b])[::-1][int(SEARCH_FPR * (neg_band == b).sum())]
-                         for b in range(len(BANDS)) if (neg_band == b).any())  # fmt: skip
-            hit = s_pos > cutoff
-            r = REAL_WEIGHT * float(hit[pos_real].mean()) + (1 - REAL_WEIGHT) * float(hit[~pos_real].mean())
-            if best is None or r > best[0]:
-                best = (r, shrink, d)
-    _, shrink, d = best
-    sn = (neg_n[:, None] * neg + shrink * means) / (neg_n[:, None] + shrink)
-    sp = (pos_n[:, None] * pos + shrink * means) / (pos_n[:, None] + shrink)
+    shrink, d, means, _ = search_weights(neg, neg_n, pos, pos_n, recall)
+    sn, sp = shrunk(neg, neg_n, shrink, means), shrunk(pos, pos_n, shrink, means)
     proj = np.concatenate([sn @ d, sp @ d])[:, None]
     a, b = fit_logistic(proj, np.array([0] * len(sn) + [1] * len(sp)), nonneg=True)
     weights = d * a[0]
-
-    def score(x):
-        return 1.0 / (1.0 + np.exp(-np.clip(x @ weights + b, -60, 60)))
 
     # Each band's own threshold (its clean excerpts' 1 - FIT_FPR quantile, in log-odds), then offsets
     # that bring every band's to the middle band's: the verdict then costs each band the same share of
@@ -257,22 +264,11 @@ def fit_cascade(neg: np.ndarray, neg_n: np.ndarray, pos: np.ndarray, pos_n: np.n
     clean Wikipedia.) Random non-negative directions per shrink, as for the verdicts; small steps
     around the best were tried and fitted the fitting texts at the cost of held-out real spun ones.
     score = sigmoid(w · shrunk features - clear level), cleared below 0.5."""
-    rng = np.random.default_rng(0)
-    means = neg.mean(axis=0)
-    k = neg.shape[1]
-    best = None
-    for shrink in SHRINKS:
-        sn = (neg_n[:, None] * neg + shrink * means) / (neg_n[:, None] + shrink)
-        sp = (pos_n[:, None] * pos + shrink * means) / (pos_n[:, None] + shrink)
-        scale = np.maximum(np.vstack([sn, sp]).std(axis=0), 1e-9)
-        for w in [np.eye(k)[i] for i in range(k)] + list(rng.dirichlet(np.ones(k), SEARCH_CANDIDATES)):
-            d = w / scale
-            s_pos = sp @ d
-            level = min(float(s_pos[pos_real].min()), float(np.quantile(s_pos[~pos_real], CASCADE_MISS)))
-            cleared = float((sn @ d < level).mean())
-            if best is None or cleared > best[0]:
-                best = (cleared, shrink, d, level)
-    _, shrink, d, level = best
+    def cleared(s_neg, s_pos):
+        level = min(float(s_pos[pos_real].min()), float(np.quantile(s_pos[~pos_real], CASCADE_MISS)))
+        return float((s_neg < level).mean()), level
+
+    shrink, d, means, level = search_weights(neg, neg_n, pos, pos_n, cleared)
     return {"weights": [round(float(w), 6) for w in d], "bias": round(-level, 6), "threshold": 0.5,
             "means": [round(float(m), 6) for m in means], "shrink": shrink, "clear": 0.5}  # fmt: skip
 
