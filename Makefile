@@ -73,7 +73,6 @@ encoder-loso: kenlm-tools pack-sources
 	$(PYTHON) -m venv .venv-train
 	.venv-train/bin/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-train.txt
 	.venv-train/bin/python -m pip install --quiet --no-deps -e .
-	.venv-train/bin/python bench/loso.py --scorer --span-p 0.3 > /dev/null
 	.venv-train/bin/python bench/encoder_loso.py
 
 test: lint kenlm-tools pack-sources

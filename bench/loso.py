@@ -281,6 +281,32 @@ def scorer_rows(pack, recs: list[dict], sites: list[str], overrides: list[str]) 
     return rows
 
 
+def held_out_scorer(rows: list[dict], by_id: dict[str, dict], sites: list[str], span_p: float,
+                    synthetic: dict[str, list[dict]] | None = None) -> dict:  # fmt: skip
+    """The span scorer leave-one-site-out on `scorer_rows`: per site, fitted on the other sites' rows
+    (and that site's ``synthetic`` rows) and applied to its pages and sources. Token and restoration
+    figures, the reliability of span confidence and of stated originals, and the spans on the honest
+    sources (every one a false one)."""
+    total, det, res, honest = PairScore(), [], [], 0
+    for s in sites:
+        model = fit([r for r in rows if r["site"] != s] + (synthetic or {}).get(s, []), span_p)
+        for pid in sorted({r["id"] for r in rows if r["site"] == s}):
+            rec = by_id[pid]
+            spans = spans_from([r for r in rows if r["id"] == pid and r["kind"] == "spun"], model, span_p)
+            total.add_pair(pid, rec["spun_text"], rec["source_text"], spans)
+            d, e = span_truth(rec, spans)
+            det += d
+            res += e
+        src_spans = spans_from([r for r in rows if r["site"] == s and r["kind"] == "source"], model, span_p)
+        det += [(sp["confidence"], False) for sp in src_spans]
+        honest += len(src_spans)
+    out = total.result()
+    out["span_reliability"] = reliability(det)
+    out["original_reliability"] = reliability(res)
+    out["spans_on_sources"] = honest
+    return out
+
+
 def scorer_main(args) -> None:
     pack = load()
     recs = spinner_records()
@@ -289,27 +315,8 @@ def scorer_main(args) -> None:
     rows = scorer_rows(pack, recs, sites, args.set)
     by_id = {r["id"]: r for r in recs}
     synthetic = synthetic_rows(pack, recs, sites, args.synthetic) if args.synthetic else {}
-    results = {}
-    for span_p in ([args.span_p] if args.span_p is not None else [0.2, 0.3, 0.4, 0.5]):
-        total, det, res, honest = PairScore(), [], [], 0
-        for s in sites:
-            train = [r for r in rows if r["site"] != s] + synthetic.get(s, [])
-            model = fit(train, span_p)
-            for pid in sorted({r["id"] for r in rows if r["site"] == s}):
-                rec = by_id[pid]
-                spans = spans_from([r for r in rows if r["id"] == pid and r["kind"] == "spun"], model, span_p)
-                total.add_pair(pid, rec["spun_text"], rec["source_text"], spans)
-                d, e = span_truth(rec, spans)
-                det += d
-                res += e
-            src_spans = spans_from([r for r in rows if r["site"] == s and r["kind"] == "source"], model, span_p)
-            det += [(sp["confidence"], False) for sp in src_spans]
-            honest += len(src_spans)
-        out = total.result()
-        out["span_reliability"] = reliability(det)
-        out["original_reliability"] = reliability(res)
-        out["spans_on_sources"] = honest  # every span on an honest source is a false one
-        results[f"span_p={span_p}"] = out
+    spans_ps = [args.span_p] if args.span_p is not None else [0.2, 0.3, 0.4, 0.5]
+    results = {f"span_p={p}": held_out_scorer(rows, by_id, sites, p, synthetic) for p in spans_ps}
     shipped = None
     if args.fit:
         span_p = args.span_p if args.span_p is not None else 0.4
